@@ -1,0 +1,1 @@
+"""threeregs: the Three Provisions reporting duty, embedded in case-handling software."""

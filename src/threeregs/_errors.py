@@ -1,0 +1,250 @@
+"""Errors and warnings raised by threeregs.
+
+Every error the library raises on purpose derives from :class:`ThreeregsError`,
+with one branch per subpackage. Where a built-in exception describes the
+failure as well, it is mixed in, so ``except ValueError`` in a host keeps
+working::
+
+    ThreeregsError
+    ├── ValidationError (ValueError)            model: a field of a value is invalid
+    │   └── CanonicalFormError                  canonical bytes that do not parse
+    ├── CryptoError                             crypto/
+    │   ├── InvalidEnvelopeError                one opaque error for every failed opening
+    │   ├── UntrustedKeyError                   key record not certified, expired or mismatched
+    │   └── KeyStoreError
+    │       ├── WrongPassphraseError
+    │       ├── CorruptKeyStoreError
+    │       └── KeyNotFoundError (LookupError)
+    ├── PolicyError                             policy/
+    │   ├── InvalidPolicyError                  a policy file or object is invalid
+    │   └── UnknownStageError (LookupError)
+    ├── RoutingError                            routing/
+    │   ├── UnknownOfficeError (LookupError)
+    │   └── InvalidRouteError                   a direct report outside the filer's chain
+    ├── StoreError                              store/ and the gate
+    │   ├── UnknownCaseError (LookupError)
+    │   ├── CaseExistsError
+    │   ├── CaseClosedError
+    │   ├── GateBlockedError                    carries the blocking Decision
+    │   ├── StaleCaseError                      a concurrent change won
+    │   ├── ForbiddenTransitionError            a stage jump the policy does not allow
+    │   ├── WrongStageError                     a filing for a stage the case is not in
+    │   ├── NotOnCaseError                      the filer is not assigned to the case
+    │   ├── DuplicateFilingError                the obligation is already met
+    │   ├── UnknownFilingError (LookupError)
+    │   └── SchemaError                         tables missing or at another revision
+    └── MatchingError                           matching/
+        ├── ClueImportError                     carries the rejected rows
+        └── PluginLoadError
+
+    ThreeregsWarning (UserWarning)
+
+Messages name the value that failed and say what to do. They never contain
+key material, passphrases or plaintext of a sealed filing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+class ThreeregsError(Exception):
+    """Root of every error that threeregs raises on purpose."""
+
+
+class ThreeregsWarning(UserWarning):
+    """Warning about a risky but permitted use of the library."""
+
+
+# --- model ---------------------------------------------------------------
+
+
+class ValidationError(ThreeregsError, ValueError):
+    """A field of a value is missing, of the wrong kind or out of range.
+
+    ``field`` is the dotted path of the field (``records[0].intervener.name``)
+    and ``value`` the rejected value, shortened when long.
+    """
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"invalid {field} {_short(value)}: {reason}")
+
+
+class CanonicalFormError(ValidationError):
+    """Bytes that claim to be a canonical filing do not parse as one."""
+
+
+# --- crypto --------------------------------------------------------------
+
+
+class CryptoError(ThreeregsError):
+    """Base class of errors from :mod:`threeregs.crypto`."""
+
+
+class InvalidEnvelopeError(CryptoError):
+    """The envelope could not be opened.
+
+    Raised for every cause alike (tampering, truncation, a wrong key, a slot
+    moved from another filing) so that the error gives no oracle.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("the envelope could not be opened")
+
+
+class UntrustedKeyError(CryptoError):
+    """A key record is not certified by the trust anchor, has expired, or
+    does not belong to the office and version it is used for."""
+
+
+class KeyStoreError(CryptoError):
+    """Base class of key store errors."""
+
+
+class WrongPassphraseError(KeyStoreError):
+    """The passphrase does not unlock the key store file."""
+
+
+class CorruptKeyStoreError(KeyStoreError):
+    """The key store file is damaged, truncated or not a key store."""
+
+
+class KeyNotFoundError(KeyStoreError, LookupError):
+    """The key store holds no private key for the requested office and version."""
+
+
+# --- policy --------------------------------------------------------------
+
+
+class PolicyError(ThreeregsError):
+    """Base class of errors from :mod:`threeregs.policy`."""
+
+
+class InvalidPolicyError(PolicyError):
+    """A policy file or object is invalid.
+
+    ``source`` names the file (or ``<string>``), ``key`` the dotted key path.
+    """
+
+    def __init__(self, source: str, key: str, reason: str) -> None:
+        self.source = source
+        self.key = key
+        self.reason = reason
+        super().__init__(f"invalid policy {source}: {key or '<root>'}: {reason}")
+
+
+class UnknownStageError(PolicyError, LookupError):
+    """A stage name is not in the business line's stage catalog."""
+
+
+# --- routing -------------------------------------------------------------
+
+
+class RoutingError(ThreeregsError):
+    """Base class of errors from :mod:`threeregs.routing`."""
+
+
+class UnknownOfficeError(RoutingError, LookupError):
+    """No office with this code is in the directory."""
+
+
+class InvalidRouteError(RoutingError):
+    """The requested recipients are not in the filer's chain of offices."""
+
+
+# --- store and gate ------------------------------------------------------
+
+
+class StoreError(ThreeregsError):
+    """Base class of errors from the gate and :mod:`threeregs.store`."""
+
+
+class UnknownCaseError(StoreError, LookupError):
+    """No case with this id has been opened with the gate."""
+
+
+class CaseExistsError(StoreError):
+    """A case with this id is already open with the gate."""
+
+
+class CaseClosedError(StoreError):
+    """The case is closed, so it cannot be changed."""
+
+
+class GateBlockedError(StoreError):
+    """The gate refused to let a case leave its stage.
+
+    ``decision`` is the :class:`threeregs.Decision` listing every blocker.
+    """
+
+    def __init__(self, decision: Any) -> None:
+        self.decision = decision
+        blockers: Sequence[Any] = decision.blockers
+        summary = "; ".join(b.message("en") for b in blockers[:3])
+        more = f" (and {len(blockers) - 3} more)" if len(blockers) > 3 else ""
+        super().__init__(
+            f"case {decision.case_id!r} cannot move to {decision.to_stage!r}: {summary}{more}"
+        )
+
+
+class StaleCaseError(StoreError):
+    """Another transaction changed the case between reading and writing it.
+
+    Roll back and retry the whole operation.
+    """
+
+
+class ForbiddenTransitionError(StoreError):
+    """The policy does not allow the case to move between these stages."""
+
+
+class WrongStageError(StoreError):
+    """A stage filing names a stage or round the case is not in."""
+
+
+class NotOnCaseError(StoreError):
+    """The filer is not assigned to the case for this stage."""
+
+
+class DuplicateFilingError(StoreError):
+    """The obligation is already met; file an amendment with ``supersedes``."""
+
+
+class UnknownFilingError(StoreError, LookupError):
+    """No filing with this id is stored."""
+
+
+class SchemaError(StoreError):
+    """The threeregs tables are missing or at another revision."""
+
+
+# --- matching ------------------------------------------------------------
+
+
+class MatchingError(ThreeregsError):
+    """Base class of errors from :mod:`threeregs.matching`."""
+
+
+class ClueImportError(MatchingError):
+    """A clue file could not be read at all.
+
+    Bad rows in a readable file do not raise; they are listed on the import
+    result.
+    """
+
+
+class PluginLoadError(MatchingError):
+    """A matching-rule plugin could not be loaded."""
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    if len(text) > limit:
+        return text[: limit - 3] + "..."
+    return text

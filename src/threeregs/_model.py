@@ -1,0 +1,424 @@
+"""The filing model: records, filings and receipts.
+
+All values are frozen attrs classes validated on construction; change one
+with :func:`attrs.evolve`, which validates again. Text fields are normalised
+to Unicode NFC so that the same text always has the same canonical bytes.
+Limits below are part of the documented format (``docs/filing-model.md``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+import uuid
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from threeregs._errors import ValidationError
+from threeregs._vocabulary import (
+    BUCKETS_BY_CONDUCT,
+    CONDUCT_BY_PROVISION,
+    Bucket,
+    Conduct,
+    IntervenerRole,
+    Manner,
+    Provision,
+    StaffKind,
+)
+from threeregs.routing._directory import Level
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+#: How far in the future a timestamp may lie, to absorb clock skew between the
+#: host's servers.
+FUTURE_TOLERANCE: Final = dt.timedelta(minutes=5)
+#: Maximum lengths in characters (after NFC normalisation).
+MAX_NAME: Final = 50
+MAX_UNIT: Final = 100
+MAX_POSITION: Final = 50
+MAX_PLACE: Final = 200
+MAX_CONTENT: Final = 5000
+MAX_RESPONSE: Final = 1000
+MAX_ID: Final = 64
+#: Maximum number of records in one filing and attachments in one record.
+MAX_RECORDS: Final = 20
+MAX_ATTACHMENTS: Final = 20
+
+_ID_PATTERN = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:/-]*")
+_DIGEST_PATTERN = re.compile(r"[0-9a-f]{64}")
+_MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
+_STAGE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,47}")
+# Control characters other than tab and line breaks never belong in a record.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_OR_BREAK = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _text(
+    max_length: int,
+    *,
+    allow_empty: bool = False,
+    multiline: bool = False,
+    default: str | None = None,
+) -> Any:
+    """Build an attrs field for NFC-normalised text up to *max_length* characters.
+
+    A field with a *default* is keyword-only.
+    """
+
+    def convert(value: object) -> object:
+        if isinstance(value, str):
+            return unicodedata.normalize("NFC", value)
+        return value
+
+    def validate(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+        name = attribute.name
+        if not isinstance(value, str):
+            raise ValidationError(name, value, "expected text")
+        if not allow_empty and not value.strip():
+            raise ValidationError(name, value, "must not be empty")
+        if len(value) > max_length:
+            raise ValidationError(
+                name, value, f"is {len(value)} characters long, the limit is {max_length}"
+            )
+        bad = (_CONTROL if multiline else _CONTROL_OR_BREAK).search(value)
+        if bad:
+            raise ValidationError(
+                name, value, f"contains the control character {bad.group()!r}; remove it"
+            )
+
+    if default is None:
+        return attrs.field(converter=convert, validator=validate)
+    return attrs.field(default=default, converter=convert, validator=validate, kw_only=True)
+
+
+def _identifier() -> Any:
+    def validate(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+        if not isinstance(value, str) or not _ID_PATTERN.fullmatch(value):
+            raise ValidationError(
+                attribute.name,
+                value,
+                "expected an id of letters, digits and _ . : / - starting with a letter or digit",
+            )
+        if len(value) > MAX_ID:
+            raise ValidationError(attribute.name, value, f"ids are at most {MAX_ID} characters")
+
+    return attrs.field(validator=validate)
+
+
+def _enum(enum_type: type[Any]) -> Any:
+    """Build a field that accepts a member of *enum_type* or its code."""
+
+    def convert(value: object) -> object:
+        if isinstance(value, enum_type):
+            return value
+        try:
+            return enum_type(value)
+        except ValueError:
+            return value
+
+    def validate(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, enum_type):
+            allowed = ", ".join(str(m.value) for m in enum_type)
+            raise ValidationError(attribute.name, value, f"unknown value; expected one of {allowed}")
+
+    return attrs.field(converter=convert, validator=validate)
+
+
+def _bool() -> Any:
+    def validate(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
+        if not isinstance(value, bool):
+            raise ValidationError(attribute.name, value, "expected True or False")
+
+    return attrs.field(default=False, validator=validate, kw_only=True)
+
+
+def _timestamp(*, default: Callable[[], dt.datetime] | None = None) -> Any:
+    def validate(instance: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise ValidationError(
+                attribute.name, value, "expected a timezone-aware datetime (use datetime.UTC)"
+            )
+        if value.year < 1990:
+            raise ValidationError(attribute.name, value, "lies before 1990")
+        if value - _utcnow() > FUTURE_TOLERANCE:
+            raise ValidationError(
+                attribute.name,
+                value,
+                f"lies in the future by more than {FUTURE_TOLERANCE}; check the clock",
+            )
+
+    def convert(value: object) -> object:
+        # Store UTC to microsecond precision, which is what the canonical form keeps.
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return value.astimezone(dt.UTC)
+        return value
+
+    if default is None:
+        return attrs.field(converter=convert, validator=validate)
+    return attrs.field(factory=default, converter=convert, validator=validate, kw_only=True)
+
+
+@attrs.frozen
+class Intervener:
+    """The person who intervened in a case or had contact with the filer."""
+
+    name: str = _text(MAX_NAME)
+    unit: str = _text(MAX_UNIT, allow_empty=True)
+    position: str = _text(MAX_POSITION, allow_empty=True)
+    role: IntervenerRole = _enum(IntervenerRole)
+    #: Whether the intervener works for a procuratorate.
+    procuratorate_staff: bool = _bool()
+    #: Whether the intervener is a mid-level-or-higher leader of the filer's
+    #: own office.
+    own_office_leader: bool = _bool()
+    #: Whether the intervener works in the inspection department of the
+    #: filer's own office.
+    own_office_inspection: bool = _bool()
+
+
+def _check_attachments(instance: Record, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple):
+        raise ValidationError("attachments", value, "expected a tuple of SHA-256 hex digests")
+    if len(value) > MAX_ATTACHMENTS:
+        raise ValidationError(
+            "attachments", len(value), f"at most {MAX_ATTACHMENTS} attachments per record"
+        )
+    for index, digest in enumerate(value):
+        if not isinstance(digest, str) or not _DIGEST_PATTERN.fullmatch(digest):
+            raise ValidationError(
+                f"attachments[{index}]", digest, "expected 64 lowercase hex digits of SHA-256"
+            )
+
+
+@attrs.frozen
+class Record:
+    """One intervention or contact, as the filer reports it."""
+
+    provision: Provision = _enum(Provision)
+    conduct: Conduct = _enum(Conduct)
+    bucket: Bucket = _enum(Bucket)
+    intervener: Intervener = attrs.field(validator=attrs.validators.instance_of(Intervener))
+    occurred_at: dt.datetime = _timestamp()
+    manner: Manner = _enum(Manner)
+    content: str = _text(MAX_CONTENT, multiline=True)
+    place: str = _text(MAX_PLACE, allow_empty=True, default="")
+    response: str = _text(MAX_RESPONSE, allow_empty=True, multiline=True, default="")
+    attachments: tuple[str, ...] = attrs.field(
+        default=(), converter=tuple, validator=_check_attachments, kw_only=True
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.conduct not in CONDUCT_BY_PROVISION[self.provision]:
+            raise ValidationError(
+                "conduct",
+                self.conduct.value,
+                f"is not a category of provision {self.provision.value}; "
+                f"use one of {_codes(CONDUCT_BY_PROVISION[self.provision])}",
+            )
+        if self.bucket not in BUCKETS_BY_CONDUCT[self.conduct]:
+            raise ValidationError(
+                "bucket",
+                self.bucket.value,
+                f"does not fit conduct {self.conduct.value}; "
+                f"use one of {_codes(BUCKETS_BY_CONDUCT[self.conduct])}",
+            )
+
+
+def _codes(members: frozenset[Any]) -> str:
+    return ", ".join(sorted(m.value for m in members))
+
+
+@attrs.frozen
+class Filer:
+    """The member of staff who files: person id, office and staff kind."""
+
+    person_id: str = _identifier()
+    office_code: str = _identifier()
+    staff_kind: StaffKind = _enum(StaffKind)
+
+
+def _check_stage(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not _STAGE_PATTERN.fullmatch(value):
+        raise ValidationError(
+            attribute.name, value, "expected a stage code of lowercase letters, digits and _"
+        )
+
+
+def _check_round(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 99:
+        raise ValidationError(attribute.name, value, "expected a whole number from 1 to 99")
+
+
+@attrs.frozen
+class StageObligation:
+    """The duty to file for one round of one stage of a case."""
+
+    case_id: str = _identifier()
+    stage: str = attrs.field(validator=_check_stage)
+    round: int = attrs.field(default=1, validator=_check_round)
+
+
+def _check_month(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    match = _MONTH_PATTERN.fullmatch(value) if isinstance(value, str) else None
+    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1990:
+        raise ValidationError(attribute.name, value, "expected a month as YYYY-MM")
+
+
+@attrs.frozen
+class MonthlyObligation:
+    """The duty to file a monthly major-matters return."""
+
+    month: str = attrs.field(validator=_check_month)
+
+
+#: What a filing meets: a stage round, a month, or nothing (an anytime record).
+Obligation = StageObligation | MonthlyObligation | None
+
+
+def _new_filing_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _check_records(instance: Filing, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple):
+        raise ValidationError("records", value, "expected a tuple of Record")
+    if len(value) > MAX_RECORDS:
+        raise ValidationError(
+            "records", len(value), f"at most {MAX_RECORDS} records per filing; file the rest "
+            "as a second anytime record"
+        )
+    for index, record in enumerate(value):
+        if not isinstance(record, Record):
+            raise ValidationError(f"records[{index}]", record, "expected a Record")
+
+
+def _check_obligation(instance: Filing, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, StageObligation | MonthlyObligation):
+        raise ValidationError(
+            "obligation", value, "expected StageObligation, MonthlyObligation or None"
+        )
+
+
+def _convert_level(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return Level.parse(value)
+        except ValidationError:
+            return value
+    return value
+
+
+def _check_direct_to(instance: Filing, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, Level) or value is Level.BASIC:
+        raise ValidationError(
+            "direct_to",
+            value,
+            "a direct report goes to the municipal, provincial or supreme level, or None",
+        )
+
+
+def _check_optional_id(instance: Filing, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{32}", value):
+        raise ValidationError(attribute.name, value, "expected a filing id of 32 hex digits")
+
+
+def _check_policy_version(instance: Filing, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not 0 < len(value) <= MAX_ID):
+        raise ValidationError("policy_version", value, f"expected text of 1 to {MAX_ID} characters")
+
+
+@attrs.frozen
+class Filing:
+    """A report filed by one member of staff, holding zero or more records.
+
+    A filing with no records is a zero report. ``obligation`` says what duty
+    it meets; ``direct_to`` makes it a direct report to the inspection
+    department of that level in the filer's chain. ``policy_version`` is set
+    by the gate when it accepts the filing.
+    """
+
+    filer: Filer = attrs.field(validator=attrs.validators.instance_of(Filer))
+    obligation: Obligation = attrs.field(validator=_check_obligation)
+    records: tuple[Record, ...] = attrs.field(
+        default=(), converter=tuple, validator=_check_records, kw_only=True
+    )
+    direct_to: Level | None = attrs.field(
+        default=None, converter=_convert_level, validator=_check_direct_to, kw_only=True
+    )
+    supersedes: str | None = attrs.field(
+        default=None, validator=_check_optional_id, kw_only=True
+    )
+    filed_at: dt.datetime = _timestamp(default=_utcnow)
+    filing_id: str = attrs.field(
+        factory=_new_filing_id, validator=_check_optional_id, kw_only=True
+    )
+    policy_version: str | None = attrs.field(
+        default=None, validator=_check_policy_version, kw_only=True
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.supersedes == self.filing_id:
+            raise ValidationError("supersedes", self.supersedes, "a filing cannot supersede itself")
+        for index, record in enumerate(self.records):
+            if record.occurred_at - self.filed_at > FUTURE_TOLERANCE:
+                raise ValidationError(
+                    f"records[{index}].occurred_at",
+                    record.occurred_at,
+                    "lies after the time of filing",
+                )
+
+    @classmethod
+    def zero(
+        cls,
+        filer: Filer,
+        obligation: Obligation,
+        *,
+        direct_to: Level | None = None,
+        supersedes: str | None = None,
+        filed_at: dt.datetime | None = None,
+    ) -> Filing:
+        """Build a zero report: the filer declares there was nothing to record."""
+        return cls(
+            filer,
+            obligation,
+            direct_to=direct_to,
+            supersedes=supersedes,
+            filed_at=filed_at or _utcnow(),
+        )
+
+    @property
+    def is_zero(self) -> bool:
+        """Whether this is a zero report."""
+        return not self.records
+
+    @property
+    def kind(self) -> str:
+        """``"stage"``, ``"monthly"`` or ``"anytime"``, after the obligation."""
+        if isinstance(self.obligation, StageObligation):
+            return "stage"
+        if isinstance(self.obligation, MonthlyObligation):
+            return "monthly"
+        return "anytime"
+
+
+@attrs.frozen
+class Receipt:
+    """What the filer keeps as proof that a filing was stored.
+
+    ``digest`` is the SHA-256 of the stored envelope, in hex.
+    """
+
+    filing_id: str
+    digest: str
+    received_at: dt.datetime
