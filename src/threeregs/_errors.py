@@ -26,8 +26,8 @@ working::
     │   ├── CaseExistsError
     │   ├── CaseClosedError
     │   ├── GateBlockedError                    carries the blocking Decision
+    │   │   └── ForbiddenTransitionError        a stage jump the policy does not allow
     │   ├── StaleCaseError                      a concurrent change won
-    │   ├── ForbiddenTransitionError            a stage jump the policy does not allow
     │   ├── WrongStageError                     a filing for a stage the case is not in
     │   ├── NotOnCaseError                      the filer is not assigned to the case
     │   ├── DuplicateFilingError                the obligation is already met
@@ -200,7 +200,7 @@ class StaleCaseError(StoreError):
     """
 
 
-class ForbiddenTransitionError(StoreError):
+class ForbiddenTransitionError(GateBlockedError):
     """The policy does not allow the case to move between these stages."""
 
 

@@ -422,3 +422,6 @@ class Receipt:
     filing_id: str
     digest: str
     received_at: dt.datetime
+    #: Advice from the routing policy, as codes (for example
+    #: ``"direct_report_suggested:own_office_leader"``).
+    notices: tuple[str, ...] = attrs.field(default=(), kw_only=True)

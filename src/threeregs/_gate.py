@@ -1,0 +1,656 @@
+"""The stage gate: cases, handlers, filings and the rule that binds them.
+
+Every method takes the host's SQLAlchemy ``Connection`` or ``Session`` and
+runs inside the host's transaction; it never commits or rolls back. Every
+change to a case bumps its ``version`` column, and :meth:`StageGate.advance`
+moves a case only if the version it checked is still current, so a
+concurrent assignment or filing makes it raise :class:`StaleCaseError`
+instead of letting a case slip past a missing filing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from threeregs import _canonical
+from threeregs._decision import Blocker, BlockerCode, Decision, Note, NoteCode
+from threeregs._errors import (
+    CaseClosedError,
+    CaseExistsError,
+    DuplicateFilingError,
+    ForbiddenTransitionError,
+    GateBlockedError,
+    NotOnCaseError,
+    StaleCaseError,
+    UnknownCaseError,
+    UnknownFilingError,
+    UntrustedKeyError,
+    ValidationError,
+    WrongStageError,
+)
+from threeregs._model import Filing, MonthlyObligation, Receipt, StageObligation
+from threeregs.crypto._keys import CertifiedKey
+from threeregs.crypto._sealer import Sealer
+from threeregs.policy._policy import default_policy
+from threeregs.routing._directory import Directory
+from threeregs.store import _tables as t
+from threeregs.store._connection import connection_of
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+    from threeregs.crypto._keys import TrustAnchor
+    from threeregs.policy._policy import Policy
+
+    Conn = Connection | Session
+
+logger = logging.getLogger(__name__)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@attrs.frozen
+class CaseState:
+    """Where a case stands, as the gate sees it."""
+
+    case_id: str
+    business_line: str
+    office_code: str
+    stage: str
+    round: int
+    visit: int
+    closed: bool
+    version: int
+
+
+class StageGate:
+    """Enforce the reporting duty at every stage change of the host's cases.
+
+    *anchor* is the trust anchor from host configuration; it is needed to
+    seal filings. *directory* defaults to the offices stored in the
+    database. *policy* defaults to :func:`threeregs.policy.default_policy`.
+    """
+
+    def __init__(
+        self,
+        *,
+        anchor: TrustAnchor | None = None,
+        directory: Directory | None = None,
+        policy: Policy | None = None,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.policy: Policy = policy or default_policy()
+        self.anchor = anchor
+        self._directory = directory
+        self._sealer = None if anchor is None else Sealer(anchor)
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"StageGate(policy={self.policy.version!r})"
+
+    # --- cases -----------------------------------------------------------
+
+    def open_case(
+        self,
+        conn: Conn,
+        case_id: str,
+        *,
+        business_line: str,
+        office_code: str,
+        stage: str | None = None,
+    ) -> CaseState:
+        """Start gating the host's case *case_id* at the line's first stage."""
+        db = connection_of(conn)
+        rules = self.policy.line(business_line)
+        first = stage or rules.initial
+        rules.require_stage(first)
+        StageObligation(case_id=case_id, stage=first)  # validates the id and stage code
+        now = self._clock()
+        row = {
+            "case_id": case_id,
+            "business_line": business_line,
+            "office_code": office_code,
+            "stage": first,
+            "round": 1,
+            "visit": 1,
+            "closed": False,
+            "version": 1,
+            "opened_at": now,
+            "policy_version": self.policy.version,
+        }
+        if db.execute(select(t.cases.c.case_id).where(t.cases.c.case_id == case_id)).first():
+            raise CaseExistsError(f"case {case_id!r} is already open with the gate")
+        db.execute(insert(t.cases).values(row))
+        db.execute(
+            insert(t.visits).values(
+                case_id=case_id, visit=1, stage=first, round=1, entered_at=now
+            )
+        )
+        return CaseState(case_id, business_line, office_code, first, 1, 1, False, 1)
+
+    def case(self, conn: Conn, case_id: str) -> CaseState:
+        """Return the gate's view of a case."""
+        row = connection_of(conn).execute(
+            select(t.cases).where(t.cases.c.case_id == case_id)
+        ).first()
+        if row is None:
+            raise UnknownCaseError(f"case {case_id!r} is not open with the gate; call open_case")
+        return _state(row._mapping)
+
+    def assign(self, conn: Conn, case_id: str, person_id: str, *, role: str) -> None:
+        """Put *person_id* on the case in *role*, from the current stage visit on."""
+        if role not in self.policy.roles:
+            raise ValidationError("role", role, f"expected one of {sorted(self.policy.roles)}")
+        db = connection_of(conn)
+        self._bump(db, case_id)
+        db.execute(
+            insert(t.assignments).from_select(
+                ["case_id", "person_id", "role", "from_visit", "assigned_at"],
+                select(
+                    t.cases.c.case_id,
+                    literal(person_id),
+                    literal(role),
+                    t.cases.c.visit,
+                    literal(self._clock(), t.Time),
+                ).where(t.cases.c.case_id == case_id),
+            )
+        )
+
+    def unassign(self, conn: Conn, case_id: str, person_id: str, *, role: str | None = None) -> None:
+        """Take *person_id* off the case after the current stage visit.
+
+        The person still has to file for the current visit: whoever held the
+        case during a stage may have been approached during it.
+        """
+        db = connection_of(conn)
+        state = self._bump(db, case_id)
+        conditions = [
+            t.assignments.c.case_id == case_id,
+            t.assignments.c.person_id == person_id,
+            t.assignments.c.to_visit.is_(None),
+        ]
+        if role is not None:
+            conditions.append(t.assignments.c.role == role)
+        result = db.execute(update(t.assignments).where(*conditions).values(to_visit=state.visit))
+        if result.rowcount == 0:
+            raise NotOnCaseError(f"person {person_id!r} is not assigned to case {case_id!r}")
+
+    def _bump(self, db: Connection, case_id: str) -> CaseState:
+        """Lock the case row by bumping its version, and return the new state."""
+        result = db.execute(
+            update(t.cases)
+            .where(t.cases.c.case_id == case_id, t.cases.c.closed.is_(False))
+            .values(version=t.cases.c.version + 1)
+        )
+        state = self.case(db, case_id)
+        if result.rowcount == 0:
+            raise CaseClosedError(f"case {case_id!r} is closed")
+        return state
+
+    # --- the gate --------------------------------------------------------
+
+    def check(self, conn: Conn, case_id: str, to_stage: str) -> Decision:
+        """Decide whether the case may move to *to_stage* now, in one SQL statement.
+
+        Never raises for a blocked gate; the decision lists every blocker.
+        Raises :class:`UnknownCaseError` and
+        :class:`~threeregs.UnknownStageError` for bad input.
+        """
+        rows = connection_of(conn).execute(_check_statement(case_id, to_stage)).all()
+        if not rows:
+            raise UnknownCaseError(f"case {case_id!r} is not open with the gate; call open_case")
+        return self._decide(rows, to_stage)
+
+    def _decide(self, rows: Sequence[Any], to_stage: str) -> Decision:
+        first = rows[0]._mapping
+        state = _state(first)
+        rules = self.policy.line(state.business_line)
+        rules.require_stage(to_stage)
+        to_round = int(first["prior_visits"]) + 1
+        required_roles = rules.roles_that_file(state.stage)
+
+        assigned: dict[str, set[str]] = {}
+        filed: set[str] = set()
+        for row in rows:
+            mapping = row._mapping
+            if mapping["person_id"] is None:
+                continue
+            assigned.setdefault(mapping["person_id"], set()).add(mapping["role"])
+            if mapping["filed"] is not None:
+                filed.add(mapping["person_id"])
+
+        blockers: list[Blocker] = []
+        notes: list[Note] = []
+        where = {"stage": state.stage, "round": state.round}
+        if state.closed:
+            blockers.append(Blocker(BlockerCode.CASE_CLOSED, {}))
+        if not rules.allows(state.stage, to_stage):
+            blockers.append(
+                Blocker(
+                    BlockerCode.TRANSITION_NOT_ALLOWED, {"stage": state.stage, "to_stage": to_stage}
+                )
+            )
+        limit = rules.max_rounds.get(to_stage)
+        if limit is not None and to_round > limit:
+            blockers.append(Blocker(BlockerCode.ROUND_LIMIT, {"to_stage": to_stage, "limit": limit}))
+
+        must_file = sorted(p for p, roles in assigned.items() if roles & required_roles)
+        if not required_roles:
+            notes.append(
+                Note(NoteCode.NO_FILING_RULE, {"stage": state.stage, "policy": self.policy.version})
+            )
+        elif not must_file:
+            blockers.append(Blocker(BlockerCode.NO_FILER_ASSIGNED, {"stage": state.stage}))
+        for person in must_file:
+            if person not in filed:
+                role = sorted(assigned[person] & required_roles)[0]
+                blockers.append(
+                    Blocker(BlockerCode.MISSING_FILING, {"person": person, "role": role, **where})
+                )
+        if must_file and all(p in filed for p in must_file):
+            notes.append(Note(NoteCode.ALL_FILED, where))
+
+        return Decision(
+            case_id=state.case_id,
+            from_stage=state.stage,
+            from_round=state.round,
+            to_stage=to_stage,
+            to_round=to_round,
+            blockers=tuple(blockers),
+            notes=tuple(notes),
+            policy_version=self.policy.version,
+            policy_hash=self.policy.content_hash,
+            decided_at=self._clock(),
+            case_version=state.version,
+            inputs={
+                "business_line": state.business_line,
+                "visit": state.visit,
+                "assigned": {p: sorted(r) for p, r in sorted(assigned.items())},
+                "filed": sorted(filed),
+                "required_roles": sorted(required_roles),
+            },
+        )
+
+    def advance(self, conn: Conn, case_id: str, to_stage: str) -> Decision:
+        """Move the case to *to_stage* if the gate allows it, in the caller's transaction.
+
+        Records the decision either way. Raises :class:`GateBlockedError`
+        (or its subclasses :class:`ForbiddenTransitionError` and
+        :class:`CaseClosedError`) carrying the decision, and
+        :class:`StaleCaseError` when a concurrent change to the case won.
+        """
+        db = connection_of(conn)
+        decision = self.check(db, case_id, to_stage)
+        db.execute(insert(t.decisions).values(_decision_row(decision)))
+        codes = {b.code for b in decision.blockers}
+        if BlockerCode.CASE_CLOSED in codes:
+            raise CaseClosedError(f"case {case_id!r} is closed; it cannot move to {to_stage!r}")
+        if codes & {BlockerCode.TRANSITION_NOT_ALLOWED, BlockerCode.ROUND_LIMIT}:
+            raise ForbiddenTransitionError(decision)
+        if not decision.allowed:
+            raise GateBlockedError(decision)
+
+        rules = self.policy.line(decision.inputs["business_line"])
+        terminal = not rules.transitions.get(to_stage)
+        result = db.execute(
+            update(t.cases)
+            .where(t.cases.c.case_id == case_id, t.cases.c.version == decision.case_version)
+            .values(
+                stage=to_stage,
+                round=decision.to_round,
+                visit=decision.inputs["visit"] + 1,
+                version=t.cases.c.version + 1,
+                closed=terminal,
+            )
+        )
+        if result.rowcount != 1:
+            raise StaleCaseError(
+                f"case {case_id!r} changed while the gate was checking it; roll back and retry"
+            )
+        db.execute(
+            insert(t.visits).values(
+                case_id=case_id,
+                visit=decision.inputs["visit"] + 1,
+                stage=to_stage,
+                round=decision.to_round,
+                entered_at=decision.decided_at,
+            )
+        )
+        logger.info(
+            "case %s moved from %s to %s (round %d)",
+            case_id,
+            decision.from_stage,
+            to_stage,
+            decision.to_round,
+        )
+        return decision
+
+    def close(self, conn: Conn, case_id: str) -> Decision:
+        """Close the case (move it to its line's closing stage) through the gate."""
+        state = self.case(conn, case_id)
+        return self.advance(conn, case_id, self.policy.line(state.business_line).closed)
+
+    def history(self, conn: Conn, case_id: str) -> list[tuple[int, str, int]]:
+        """Return the case's stage visits as ``(visit, stage, round)``, oldest first."""
+        rows = connection_of(conn).execute(
+            select(t.visits.c.visit, t.visits.c.stage, t.visits.c.round)
+            .where(t.visits.c.case_id == case_id)
+            .order_by(t.visits.c.visit)
+        )
+        return [(r.visit, r.stage, r.round) for r in rows]
+
+    # --- filings ---------------------------------------------------------
+
+    def file(self, conn: Conn, filing: Filing) -> Receipt:
+        """Validate, seal and store *filing* in the caller's transaction.
+
+        Filing the same value again (same ``filing_id``) returns the first
+        receipt. A second, different filing for an obligation that is already
+        met raises :class:`DuplicateFilingError` unless it names the earlier
+        filing in ``supersedes``.
+        """
+        if self._sealer is None:
+            raise ValidationError(
+                "anchor", None, "StageGate needs anchor= (the trust anchor) to seal filings"
+            )
+        if filing.obligation is None and filing.is_zero:
+            raise ValidationError(
+                "records", (), "an anytime record holds at least one record; there is no "
+                "zero report outside a stage or month"
+            )
+        db = connection_of(conn)
+        directory = self.directory(db)
+        chain = directory.chain(filing.filer.office_code)
+        route = self.policy.route(filing, chain)
+        filing = attrs.evolve(filing, policy_version=self.policy.version)
+        now = self._clock()
+
+        keys, stored = self._keys_and_existing(db, [o.code for o in chain], filing.filing_id)
+        if stored is not None:
+            return Receipt(filing.filing_id, stored[0], stored[1])
+        missing = [o.code for o in chain if o.code not in keys]
+        if missing:
+            raise UntrustedKeyError(
+                f"office {missing[0]!r} has no active key; issue one with `threeregs keys issue`"
+            )
+
+        if isinstance(filing.obligation, StageObligation):
+            self._claim_stage(db, filing, filing.obligation)
+        elif isinstance(filing.obligation, MonthlyObligation):
+            self._claim_month(db, filing, filing.obligation, now)
+
+        envelope = self._sealer.seal(
+            _canonical.dumps(filing),
+            [(o.code, keys[o.code]) for o in chain],
+            route.recipients,
+            envelope_id=bytes.fromhex(filing.filing_id),
+            at=now,
+        )
+        digest = hashlib.sha256(envelope).hexdigest()
+        row: dict[str, Any] = {
+            "filing_id": filing.filing_id,
+            "digest": digest,
+            "received_at": now,
+            "envelope": envelope,
+        }
+        for index in range(t.SLOTS):
+            office = chain[index] if index < len(chain) else None
+            row[f"slot{index}_office"] = None if office is None else office.code
+            row[f"slot{index}_version"] = (
+                None if office is None else keys[office.code].record.key_version
+            )
+        try:
+            db.execute(insert(t.envelopes).values(row))
+        except IntegrityError:
+            raise DuplicateFilingError(
+                f"filing {filing.filing_id} was stored by a concurrent transaction; "
+                "roll back and file again to get its receipt"
+            ) from None
+        logger.info("filing %s stored (%d slots)", filing.filing_id, len(chain))
+        return Receipt(filing.filing_id, digest, now, notices=route.notices)
+
+    def _keys_and_existing(
+        self, db: Connection, codes: list[str], filing_id: str
+    ) -> tuple[dict[str, CertifiedKey], tuple[str, dt.datetime] | None]:
+        """Read the newest active key of each office, and any stored copy of the filing."""
+        k, e = t.office_keys, t.envelopes
+        rows = db.execute(
+            select(k.c.office_code, k.c.key_version, k.c.certificate, e.c.digest, e.c.received_at)
+            .select_from(k.outerjoin(e, e.c.filing_id == filing_id))
+            .where(k.c.office_code.in_(codes), k.c.retired_at.is_(None))
+        ).all()
+        newest: dict[str, tuple[int, bytes]] = {}
+        stored = None
+        for row in rows:
+            if row.digest is not None:
+                stored = (row.digest, row.received_at)
+            if row.office_code not in newest or row.key_version > newest[row.office_code][0]:
+                newest[row.office_code] = (row.key_version, row.certificate)
+        keys = {code: CertifiedKey.from_bytes(cert) for code, (_, cert) in newest.items()}
+        return keys, stored
+
+    def _claim_stage(self, db: Connection, filing: Filing, obligation: StageObligation) -> None:
+        """Record that the filer met the stage obligation, or raise why not."""
+        c, a, s = t.cases, t.assignments, t.stage_filings
+        person = filing.filer.person_id
+        bumped = db.execute(
+            update(c)
+            .where(
+                c.c.case_id == obligation.case_id,
+                c.c.stage == obligation.stage,
+                c.c.round == obligation.round,
+                c.c.closed.is_(False),
+            )
+            .values(version=c.c.version + 1)
+        )
+        if bumped.rowcount != 1:
+            state = self.case(db, obligation.case_id)
+            if state.closed:
+                raise CaseClosedError(f"case {obligation.case_id!r} is closed")
+            raise WrongStageError(
+                f"case {obligation.case_id!r} is in stage {state.stage!r} round {state.round}, "
+                f"not {obligation.stage!r} round {obligation.round}; file for the current stage"
+            )
+
+        on_case = exists().where(
+            a.c.case_id == c.c.case_id,
+            a.c.person_id == person,
+            a.c.from_visit <= c.c.visit,
+            or_(a.c.to_visit.is_(None), a.c.to_visit >= c.c.visit),
+        )
+        already = exists().where(
+            s.c.case_id == c.c.case_id, s.c.visit == c.c.visit, s.c.person_id == person
+        )
+        if filing.supersedes is not None:
+            found = db.execute(
+                select(
+                    on_case.label("on_case"),
+                    already.label("already"),
+                    exists().where(t.envelopes.c.filing_id == filing.supersedes).label("earlier"),
+                ).where(c.c.case_id == obligation.case_id)
+            ).one()
+            self._check_amendment(filing, bool(found.on_case), bool(found.already), bool(found.earlier))
+            return
+
+        claimed = db.execute(
+            insert(s).from_select(
+                ["case_id", "visit", "person_id", "stage", "round", "filed_at"],
+                select(
+                    c.c.case_id,
+                    c.c.visit,
+                    literal(person),
+                    c.c.stage,
+                    c.c.round,
+                    literal(self._clock(), t.Time),
+                ).where(c.c.case_id == obligation.case_id, on_case, ~already),
+            )
+        )
+        if claimed.rowcount == 1:
+            return
+        found = db.execute(
+            select(on_case.label("on_case")).where(c.c.case_id == obligation.case_id)
+        ).one()
+        if not found.on_case:
+            raise NotOnCaseError(
+                f"person {person!r} is not assigned to case {obligation.case_id!r} for stage "
+                f"{obligation.stage!r}; assign them first"
+            )
+        raise DuplicateFilingError(
+            f"person {person!r} has already filed for case {obligation.case_id!r} stage "
+            f"{obligation.stage!r} round {obligation.round}; to amend, file again with "
+            "supersedes=<id of the earlier filing>"
+        )
+
+    def _check_amendment(self, filing: Filing, on_case: bool, already: bool, earlier: bool) -> None:
+        if not earlier:
+            raise UnknownFilingError(
+                f"filing {filing.supersedes} named in supersedes is not stored; check the id "
+                "on your receipt"
+            )
+        if not on_case:
+            raise NotOnCaseError(f"person {filing.filer.person_id!r} is not assigned to the case")
+        if not already:
+            raise UnknownFilingError(
+                f"there is no earlier filing of {filing.filer.person_id!r} for this stage to "
+                "amend; file without supersedes"
+            )
+
+    def _claim_month(
+        self, db: Connection, filing: Filing, obligation: MonthlyObligation, now: dt.datetime
+    ) -> None:
+        m = t.monthly_returns
+        person = filing.filer.person_id
+        already = exists().where(m.c.person_id == person, m.c.month == obligation.month)
+        if filing.supersedes is not None:
+            found = db.execute(
+                select(
+                    already.label("already"),
+                    exists().where(t.envelopes.c.filing_id == filing.supersedes).label("earlier"),
+                )
+            ).one()
+            self._check_amendment(filing, True, bool(found.already), bool(found.earlier))
+            return
+        try:
+            claimed = db.execute(
+                insert(m).from_select(
+                    ["person_id", "month", "office_code", "filed_at"],
+                    select(
+                        literal(person),
+                        literal(obligation.month),
+                        literal(filing.filer.office_code),
+                        literal(now, t.Time),
+                    ).where(~already),
+                )
+            )
+        except IntegrityError:
+            claimed = None
+        if claimed is None or claimed.rowcount != 1:
+            raise DuplicateFilingError(
+                f"person {person!r} has already filed the monthly return for {obligation.month}; "
+                "to amend, file again with supersedes=<id of the earlier filing>"
+            )
+
+    # --- offices and keys ------------------------------------------------
+
+    def directory(self, conn: Conn) -> Directory:
+        """Return the office directory, reading it from the database the first time."""
+        if self._directory is None:
+            from threeregs.store._offices import load_directory  # noqa: PLC0415 - cycle
+
+            self._directory = load_directory(connection_of(conn))
+        return self._directory
+
+
+def _state(row: Any) -> CaseState:
+    return CaseState(
+        case_id=row["case_id"],
+        business_line=row["business_line"],
+        office_code=row["office_code"],
+        stage=row["stage"],
+        round=row["round"],
+        visit=row["visit"],
+        closed=bool(row["closed"]),
+        version=row["version"],
+    )
+
+
+def _check_statement(case_id: str, to_stage: str) -> Any:
+    """Build the one statement behind :meth:`StageGate.check`.
+
+    One row per person on the case during the current visit (or one row of
+    NULLs), each with the case columns, whether they filed, and how often the
+    case has been in *to_stage* before.
+    """
+    c, a, s, v = t.cases, t.assignments, t.stage_filings, t.visits
+    prior = (
+        select(func.count())
+        .select_from(v)
+        .where(v.c.case_id == c.c.case_id, v.c.stage == to_stage)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            c.c.case_id,
+            c.c.business_line,
+            c.c.office_code,
+            c.c.stage,
+            c.c.round,
+            c.c.visit,
+            c.c.closed,
+            c.c.version,
+            a.c.person_id,
+            a.c.role,
+            s.c.person_id.label("filed"),
+            prior.label("prior_visits"),
+        )
+        .select_from(
+            c.outerjoin(
+                a,
+                and_(
+                    a.c.case_id == c.c.case_id,
+                    a.c.from_visit <= c.c.visit,
+                    or_(a.c.to_visit.is_(None), a.c.to_visit >= c.c.visit),
+                ),
+            ).outerjoin(
+                s,
+                and_(
+                    s.c.case_id == c.c.case_id,
+                    s.c.visit == c.c.visit,
+                    s.c.person_id == a.c.person_id,
+                ),
+            )
+        )
+        .where(c.c.case_id == case_id)
+    )
+
+
+def _decision_row(decision: Decision) -> dict[str, Any]:
+    return {
+        "case_id": decision.case_id,
+        "from_stage": decision.from_stage,
+        "from_round": decision.from_round,
+        "to_stage": decision.to_stage,
+        "allowed": decision.allowed,
+        "blockers": json.dumps(
+            [{"code": b.code.value, **b.params} for b in decision.blockers],
+            sort_keys=True,
+            ensure_ascii=False,
+        ),
+        "inputs": json.dumps(dict(decision.inputs), sort_keys=True, ensure_ascii=False),
+        "policy_version": decision.policy_version,
+        "policy_hash": decision.policy_hash,
+        "decided_at": decision.decided_at,
+    }

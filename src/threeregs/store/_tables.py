@@ -1,0 +1,221 @@
+"""SQLAlchemy Core tables, all under one :data:`metadata` with a ``threeregs_`` prefix.
+
+What a database reader can see is part of the threat model: the envelope
+table has no column that depends on the route, the kind of filing or whether
+it is a zero report, and nothing links an anytime record to its filer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware UTC datetime, stored naive in UTC so every database agrees."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            msg = f"naive datetime {value!r}; pass an aware datetime in UTC"
+            raise ValueError(msg)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+# MariaDB's BLOB stops at 64 KiB and DATETIME drops microseconds unless asked.
+Blob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+Time = UTCDateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+# An auto-increment big integer that SQLite accepts as its row id.
+Serial = BigInteger().with_variant(Integer(), "sqlite")
+
+ID = 64
+CODE = 16
+STAGE = 48
+
+cases = Table(
+    "threeregs_cases",
+    metadata,
+    Column("case_id", String(ID), primary_key=True),
+    Column("business_line", String(32), nullable=False),
+    Column("office_code", String(CODE), nullable=False),
+    Column("stage", String(STAGE), nullable=False),
+    Column("round", Integer, nullable=False),
+    # Count of stage visits so far; the current visit's number.
+    Column("visit", Integer, nullable=False),
+    Column("closed", Boolean, nullable=False, default=False),
+    # Bumped by every change that can affect the gate, for optimistic checks.
+    Column("version", Integer, nullable=False),
+    Column("opened_at", Time, nullable=False),
+    Column("policy_version", String(ID), nullable=False),
+)
+
+visits = Table(
+    "threeregs_visits",
+    metadata,
+    Column("case_id", String(ID), ForeignKey(cases.c.case_id), nullable=False),
+    Column("visit", Integer, nullable=False),
+    Column("stage", String(STAGE), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("entered_at", Time, nullable=False),
+    PrimaryKeyConstraint("case_id", "visit"),
+    Index("ix_threeregs_visits_stage", "case_id", "stage"),
+)
+
+assignments = Table(
+    "threeregs_assignments",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("case_id", String(ID), ForeignKey(cases.c.case_id), nullable=False),
+    Column("person_id", String(ID), nullable=False),
+    Column("role", String(32), nullable=False),
+    # The person is on the case for visits from_visit..to_visit (open-ended
+    # while to_visit is NULL), and must file for each of them.
+    Column("from_visit", Integer, nullable=False),
+    Column("to_visit", Integer, nullable=True),
+    Column("assigned_at", Time, nullable=False),
+    Index("ix_threeregs_assignments_case", "case_id", "person_id"),
+)
+
+stage_filings = Table(
+    "threeregs_stage_filings",
+    metadata,
+    Column("case_id", String(ID), ForeignKey(cases.c.case_id), nullable=False),
+    Column("visit", Integer, nullable=False),
+    Column("person_id", String(ID), nullable=False),
+    Column("stage", String(STAGE), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("filed_at", Time, nullable=False),
+    PrimaryKeyConstraint("case_id", "visit", "person_id"),
+)
+
+monthly_returns = Table(
+    "threeregs_monthly_returns",
+    metadata,
+    Column("person_id", String(ID), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("office_code", String(CODE), nullable=False),
+    Column("filed_at", Time, nullable=False),
+    PrimaryKeyConstraint("person_id", "month"),
+)
+
+#: Slot columns: the chain holds at most four offices.
+SLOTS = 4
+
+envelopes = Table(
+    "threeregs_envelopes",
+    metadata,
+    Column("seq", Serial, primary_key=True, autoincrement=True),
+    Column("filing_id", String(32), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("received_at", Time, nullable=False),
+    *[Column(f"slot{i}_office", String(CODE), nullable=i > 0) for i in range(SLOTS)],
+    *[Column(f"slot{i}_version", Integer, nullable=i > 0) for i in range(SLOTS)],
+    Column("envelope", Blob, nullable=False),
+    UniqueConstraint("filing_id"),
+    *[Index(f"ix_threeregs_envelopes_slot{i}", f"slot{i}_office") for i in range(SLOTS)],
+)
+
+decisions = Table(
+    "threeregs_decisions",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("case_id", String(ID), nullable=False),
+    Column("from_stage", String(STAGE), nullable=False),
+    Column("from_round", Integer, nullable=False),
+    Column("to_stage", String(STAGE), nullable=False),
+    Column("allowed", Boolean, nullable=False),
+    # JSON: the blockers, and the inputs the policy decided on, for replay.
+    Column("blockers", Text, nullable=False),
+    Column("inputs", Text, nullable=False),
+    Column("policy_version", String(ID), nullable=False),
+    Column("policy_hash", String(64), nullable=False),
+    Column("decided_at", Time, nullable=False),
+    Index("ix_threeregs_decisions_case", "case_id"),
+)
+
+offices = Table(
+    "threeregs_offices",
+    metadata,
+    Column("code", String(CODE), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("parent_code", String(CODE), nullable=True),
+    CheckConstraint("level BETWEEN 1 AND 4", name="level"),
+)
+
+office_keys = Table(
+    "threeregs_office_keys",
+    metadata,
+    Column("office_code", String(CODE), nullable=False),
+    Column("key_version", Integer, nullable=False),
+    # The certified key record (CertifiedKey.to_bytes()); trusted only after
+    # the trust anchor from host configuration verifies it.
+    Column("certificate", Blob, nullable=False),
+    Column("issued_at", Time, nullable=False),
+    Column("retired_at", Time, nullable=True),
+    PrimaryKeyConstraint("office_code", "key_version"),
+)
+
+access_log = Table(
+    "threeregs_access_log",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("office_code", String(CODE), nullable=False),
+    Column("reader", String(ID), nullable=False),
+    Column("filing_id", String(32), nullable=False),
+    # opened, decoy or failed: never anything about the content.
+    Column("outcome", String(16), nullable=False),
+    Column("opened_at", Time, nullable=False),
+    Index("ix_threeregs_access_log_filing", "filing_id"),
+)
+
+rewrap_jobs = Table(
+    "threeregs_rewrap_jobs",
+    metadata,
+    Column("office_code", String(CODE), nullable=False),
+    Column("to_version", Integer, nullable=False),
+    # The highest envelope seq already rewrapped; the job resumes after it.
+    Column("done_through", BigInteger, nullable=False),
+    Column("started_at", Time, nullable=False),
+    Column("finished_at", Time, nullable=True),
+    PrimaryKeyConstraint("office_code", "to_version"),
+)
