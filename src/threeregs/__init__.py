@@ -43,6 +43,7 @@ from threeregs._errors import (
 )
 from threeregs._gate import CaseState, StageGate
 from threeregs._i18n import label
+from threeregs._inbox import Inbox, InboxItem, InboxSummary, Outcome
 from threeregs._model import (
     Filer,
     Filing,
@@ -80,6 +81,9 @@ __all__ = [
     "Filing",
     "ForbiddenTransitionError",
     "GateBlockedError",
+    "Inbox",
+    "InboxItem",
+    "InboxSummary",
     "Intervener",
     "IntervenerRole",
     "InvalidEnvelopeError",
@@ -94,6 +98,7 @@ __all__ = [
     "Note",
     "NoteCode",
     "NotOnCaseError",
+    "Outcome",
     "PluginLoadError",
     "PolicyError",
     "Provision",

@@ -11,7 +11,6 @@ instead of letting a case slip past a missing filing.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,7 @@ from threeregs._errors import (
     WrongStageError,
 )
 from threeregs._model import Filing, MonthlyObligation, Receipt, StageObligation
+from threeregs.crypto._envelope import content_digest
 from threeregs.crypto._keys import CertifiedKey
 from threeregs.crypto._sealer import Sealer
 from threeregs.policy._policy import default_policy
@@ -399,7 +399,7 @@ class StageGate:
             envelope_id=bytes.fromhex(filing.filing_id),
             at=now,
         )
-        digest = hashlib.sha256(envelope).hexdigest()
+        digest = content_digest(envelope)
         row: dict[str, Any] = {
             "filing_id": filing.filing_id,
             "digest": digest,

@@ -416,7 +416,9 @@ class Filing:
 class Receipt:
     """What the filer keeps as proof that a filing was stored.
 
-    ``digest`` is the SHA-256 of the stored envelope, in hex.
+    ``digest`` is the SHA-256, in hex, of the envelope's header core and
+    payload ciphertext (:func:`threeregs.crypto.content_digest`), which key
+    rotation leaves unchanged.
     """
 
     filing_id: str

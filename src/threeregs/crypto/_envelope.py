@@ -242,6 +242,17 @@ def parse_header(data: bytes) -> EnvelopeHeader:
     return EnvelopeHeader(suite, envelope_id, padded, commitment, tuple(slots), data[:core_end])
 
 
+def content_digest(data: bytes) -> str:
+    """Return the SHA-256 (hex) of the header core and the payload ciphertext.
+
+    This digest stays the same when slots are rewrapped to new key versions,
+    so it is what receipts and the log commit to.
+    """
+    header = parse_header(data)
+    payload = bytes(data[-header.padded_length - 16 :])
+    return hashlib.sha256(header.core + payload).hexdigest()
+
+
 def _slot_bytes(data: bytes, header: EnvelopeHeader, index: int) -> bytes:
     slot_size = 4 + header.suite.slot_length
     start = len(header.core) + index * slot_size

@@ -202,8 +202,8 @@ access_log = Table(
     Column("office_code", String(CODE), nullable=False),
     Column("reader", String(ID), nullable=False),
     Column("filing_id", String(32), nullable=False),
-    # opened, decoy or failed: never anything about the content.
-    Column("outcome", String(16), nullable=False),
+    # No outcome column: whether the slot was real or a decoy would tell a
+    # database reader where the filing was routed.
     Column("opened_at", Time, nullable=False),
     Index("ix_threeregs_access_log_filing", "filing_id"),
 )

@@ -1,0 +1,213 @@
+"""Key rotation across the store: issue a new key version, rewrap, retire.
+
+A new key version is used by new filings at once. The rewrap job then moves
+every existing slot of the office to the new version, batch by batch, each
+batch in its own transaction; the highest envelope ``seq`` done is stored, so
+a job that was interrupted resumes where it stopped, and running it again
+after it finished changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+from sqlalchemy import func, insert, literal, or_, select, update
+
+from threeregs._errors import InvalidEnvelopeError, KeyNotFoundError, UntrustedKeyError
+from threeregs.crypto._envelope import parse_header, rewrap_slot
+from threeregs.crypto._keys import OfficeKeyPair, Suite
+from threeregs.store import _tables as t
+from threeregs.store._offices import add_office_key, office_keys
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from sqlalchemy import ColumnElement, Connection, Engine, Row
+
+    from threeregs.crypto._keys import AnchorSigner, PublicKey, TrustAnchor
+    from threeregs.crypto._keystore import KeyStore, MemoryKeyStore
+
+logger = logging.getLogger(__name__)
+
+BATCH: Final = 200
+
+
+def issue_key(
+    conn: Connection,
+    signer: AnchorSigner,
+    keystore: MemoryKeyStore,
+    office_code: str,
+    *,
+    level: int,
+    valid_for: dt.timedelta = dt.timedelta(days=3 * 365),
+    suite: Suite = Suite.X25519,
+    at: dt.datetime | None = None,
+) -> OfficeKeyPair:
+    """Generate, certify and store the office's next key version.
+
+    The private key goes into *keystore* (save it if it is a file store);
+    the certified public record goes into the database.
+    """
+    when = at or dt.datetime.now(dt.UTC)
+    existing = office_keys(conn, office_code)
+    version = max((cert.record.key_version for cert, _ in existing), default=0) + 1
+    pair = OfficeKeyPair.generate(office_code, key_version=version, suite=suite)
+    certified = signer.certify_pair(
+        pair, level=level, not_before=when - dt.timedelta(minutes=5), not_after=when + valid_for
+    )
+    add_office_key(conn, certified, anchor=signer.anchor, at=when)
+    keystore.add(pair)
+    logger.info("issued key version %d for office %s", version, office_code)
+    return pair
+
+
+@attrs.frozen
+class RewrapProgress:
+    """How far a rewrap job has come."""
+
+    office_code: str
+    to_version: int
+    done_through: int
+    rewrapped: int
+    remaining: int
+
+
+def _pending(office_code: str, to_version: int) -> ColumnElement[bool]:
+    return or_(
+        *(
+            (t.envelopes.c[f"slot{i}_office"] == office_code)
+            & (t.envelopes.c[f"slot{i}_version"] != to_version)
+            for i in range(t.SLOTS)
+        )
+    )
+
+
+def rewrap_office(
+    engine: Engine,
+    office_code: str,
+    keystore: KeyStore,
+    anchor: TrustAnchor,
+    *,
+    batch: int = BATCH,
+    progress: Callable[[RewrapProgress], None] | None = None,
+) -> RewrapProgress:
+    """Move every slot of *office_code* to its newest active key version.
+
+    Runs its own transactions on *engine*, one per batch. Raises
+    :class:`KeyNotFoundError` when *keystore* lacks an old key a slot needs,
+    after committing the batches done so far.
+    """
+    with engine.begin() as conn:
+        keys = [cert for cert, retired in office_keys(conn, office_code) if not retired]
+        if not keys:
+            raise KeyNotFoundError(f"office {office_code!r} has no active key to rewrap to")
+        target = keys[-1]
+        record = anchor.verify(
+            target, office_code=office_code, at=dt.datetime.now(dt.UTC)
+        )
+        conn.execute(
+            insert(t.rewrap_jobs)
+            .from_select(
+                ["office_code", "to_version", "done_through", "started_at"],
+                select(
+                    literal(office_code),
+                    literal(record.key_version),
+                    literal(0),
+                    literal(dt.datetime.now(dt.UTC), t.Time),
+                ).where(
+                    ~select(t.rewrap_jobs.c.office_code)
+                    .where(
+                        t.rewrap_jobs.c.office_code == office_code,
+                        t.rewrap_jobs.c.to_version == record.key_version,
+                    )
+                    .exists()
+                ),
+            )
+        )
+    private = keystore.keys_for(office_code)
+    public = record.public()
+    rewrapped = 0
+    while True:
+        with engine.begin() as conn:
+            job = t.rewrap_jobs
+            done_through = conn.execute(
+                select(job.c.done_through).where(
+                    job.c.office_code == office_code, job.c.to_version == record.key_version
+                )
+            ).scalar_one()
+            rows = conn.execute(
+                select(t.envelopes)
+                .where(t.envelopes.c.seq > done_through, _pending(office_code, record.key_version))
+                .order_by(t.envelopes.c.seq)
+                .limit(batch)
+            ).all()
+            if not rows:
+                conn.execute(
+                    update(job)
+                    .where(job.c.office_code == office_code, job.c.to_version == record.key_version)
+                    .values(finished_at=dt.datetime.now(dt.UTC))
+                )
+                remaining = 0
+                final = RewrapProgress(
+                    office_code, record.key_version, done_through, rewrapped, remaining
+                )
+                if progress:
+                    progress(final)
+                return final
+            for row in rows:
+                _rewrap_row(conn, row, office_code, private, record.key_version, public)
+                rewrapped += 1
+            conn.execute(
+                update(job)
+                .where(job.c.office_code == office_code, job.c.to_version == record.key_version)
+                .values(done_through=rows[-1].seq)
+            )
+            if progress:
+                left = conn.execute(
+                    select(func.count()).where(
+                        t.envelopes.c.seq > rows[-1].seq,
+                        _pending(office_code, record.key_version),
+                    )
+                ).scalar_one()
+                progress(
+                    RewrapProgress(
+                        office_code, record.key_version, rows[-1].seq, rewrapped, int(left)
+                    )
+                )
+
+
+def _rewrap_row(
+    conn: Connection,
+    row: Row[Any],
+    office_code: str,
+    private: Mapping[int, OfficeKeyPair],
+    to_version: int,
+    public: PublicKey,
+) -> None:
+    mapping = row._mapping
+    data = bytes(mapping["envelope"])
+    header = parse_header(data)
+    slot = header.slot_for(office_code)
+    if slot is None or slot.key_version == to_version:
+        return
+    old = private.get(slot.key_version)
+    if old is None:
+        raise KeyNotFoundError(
+            f"the key store lacks key version {slot.key_version} of office {office_code!r}, "
+            f"needed to rewrap filing {mapping['filing_id']}"
+        )
+    try:
+        new_data = rewrap_slot(data, office_code, old, to_version, public)
+    except InvalidEnvelopeError:
+        raise UntrustedKeyError(
+            f"filing {mapping['filing_id']} could not be opened with key version "
+            f"{slot.key_version} of office {office_code!r}; it may be damaged (run verify)"
+        ) from None
+    conn.execute(
+        update(t.envelopes)
+        .where(t.envelopes.c.seq == mapping["seq"])
+        .values({"envelope": new_data, f"slot{slot.index}_version": to_version})
+    )
