@@ -1,0 +1,5 @@
+"""Run the ``threeregs`` command with ``python -m threeregs``."""
+
+from threeregs.cli import main
+
+main(prog_name="threeregs")
