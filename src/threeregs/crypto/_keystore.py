@@ -11,7 +11,12 @@ file store. Its format v1 is::
     8  16   salt
    24  32   passphrase check: HKDF(derived key, "check")
    56  12   nonce
-   68   *   AES-256-GCM ciphertext of the key list (JSON), AAD = bytes 0..68
+   68   *   AES-256-GCM ciphertext of the contents, AAD = bytes 0..68
+
+The contents are JSON: ``{"anchor": hex or null, "keys": [...]}``, where
+``anchor`` is the trust anchor's Ed25519 private key when this store holds
+it, and each key has ``office_code``, ``key_version``, ``suite`` and
+``private_key`` (hex).
 
 The check value lets a wrong passphrase be told apart from a damaged file;
 it reveals nothing that a guess at the passphrase would not.
@@ -34,11 +39,12 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from threeregs._errors import (
     CorruptKeyStoreError,
+    ThreeregsError,
     KeyNotFoundError,
     ValidationError,
     WrongPassphraseError,
 )
-from threeregs.crypto._keys import OfficeKeyPair, Suite
+from threeregs.crypto._keys import AnchorSigner, OfficeKeyPair, Suite
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -121,6 +127,7 @@ class PassphraseKeyStore(MemoryKeyStore):
         cost: int = DEFAULT_COST,
     ) -> None:
         super().__init__(keys)
+        self.anchor_signer: AnchorSigner | None = None
         if not passphrase:
             raise ValidationError("passphrase", "", "must not be empty")
         if not MIN_COST <= cost <= 22:
@@ -144,12 +151,14 @@ class PassphraseKeyStore(MemoryKeyStore):
             ) from None
         except OSError as exc:
             raise CorruptKeyStoreError(f"cannot read key store {str(file)!r}: {exc.strerror}") from None
-        keys, cost = _decrypt(data, passphrase, str(file))
-        return cls(file, passphrase, keys, cost=cost)
+        keys, anchor, cost = _decrypt(data, passphrase, str(file))
+        store = cls(file, passphrase, keys, cost=cost)
+        store.anchor_signer = anchor
+        return store
 
     def save(self) -> None:
         """Encrypt the keys and replace the file atomically."""
-        data = _encrypt(self.all_keys(), self._passphrase, self._cost)
+        data = _encrypt(self.all_keys(), self.anchor_signer, self._passphrase, self._cost)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".keystore-")
         try:
@@ -173,28 +182,35 @@ def _derive(passphrase: str, salt: bytes, cost: int, r: int, p: int) -> tuple[by
     return key, check
 
 
-def _encrypt(keys: list[OfficeKeyPair], passphrase: str, cost: int) -> bytes:
+def _encrypt(
+    keys: list[OfficeKeyPair], anchor: AnchorSigner | None, passphrase: str, cost: int
+) -> bytes:
     salt = os.urandom(16)
     nonce = os.urandom(12)
     key, check = _derive(passphrase, salt, cost, 8, 1)
     header = _MAGIC + bytes([_VERSION, cost, 8, 1]) + salt + check + nonce
     body = json.dumps(
-        [
-            {
-                "office_code": pair.office_code,
-                "key_version": pair.key_version,
-                "suite": int(pair.suite),
-                "private_key": pair.private_bytes().hex(),
-            }
-            for pair in keys
-        ],
+        {
+            "anchor": None if anchor is None else anchor.private_bytes().hex(),
+            "keys": [
+                {
+                    "office_code": pair.office_code,
+                    "key_version": pair.key_version,
+                    "suite": int(pair.suite),
+                    "private_key": pair.private_bytes().hex(),
+                }
+                for pair in keys
+            ],
+        },
         sort_keys=True,
         separators=(",", ":"),
     ).encode("ascii")
     return header + AESGCM(key).encrypt(nonce, body, header)
 
 
-def _decrypt(data: bytes, passphrase: str, name: str) -> tuple[list[OfficeKeyPair], int]:
+def _decrypt(
+    data: bytes, passphrase: str, name: str
+) -> tuple[list[OfficeKeyPair], AnchorSigner | None, int]:
     if len(data) < _HEADER + 16 or data[:4] != _MAGIC:
         raise CorruptKeyStoreError(f"{name!r} is not a threeregs key store file")
     if data[4] != _VERSION:
@@ -216,7 +232,10 @@ def _decrypt(data: bytes, passphrase: str, name: str) -> tuple[list[OfficeKeyPai
             "fail authentication); restore it from a backup"
         ) from None
     try:
-        entries = json.loads(body.decode("ascii"))
+        contents = json.loads(body.decode("ascii"))
+        entries = contents["keys"]
+        anchor_hex = contents["anchor"]
+        anchor = None if anchor_hex is None else AnchorSigner.from_bytes(bytes.fromhex(anchor_hex))
         keys = [
             OfficeKeyPair(
                 entry["office_code"],
@@ -226,8 +245,8 @@ def _decrypt(data: bytes, passphrase: str, name: str) -> tuple[list[OfficeKeyPai
             )
             for entry in entries
         ]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, ThreeregsError) as exc:
         raise CorruptKeyStoreError(
             f"key store {name!r} holds a malformed key list ({exc.__class__.__name__})"
         ) from None
-    return keys, cost
+    return keys, anchor, cost

@@ -1,0 +1,148 @@
+"""``threeregs inbox``: list, open and export an office's filings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from threeregs import _canonical, _i18n
+from threeregs._inbox import Inbox, Outcome
+from threeregs.cli._app import handle_errors, main, obj
+from threeregs.cli._options import database_option, keystore_options, open_engine, open_keystore
+
+_READER_HELP = "Who is reading, for the access log (an inspector's staff id)."
+
+
+@main.group()
+def inbox() -> None:
+    """Open the filings addressed to one office's inspection department."""
+
+
+@inbox.command("list")
+@database_option
+@keystore_options
+@click.option("--reader", required=True, help=_READER_HELP)
+@click.option("--all", "show_all", is_flag=True, help="Also list decoy slots.")
+@click.argument("office")
+@handle_errors
+def inbox_list(
+    db_url: str,
+    keystore_path: Path,
+    passphrase: str | None,
+    reader: str,
+    show_all: bool,  # noqa: FBT001
+    office: str,
+) -> None:
+    """Open and list the filings addressed to OFFICE."""
+    ctx = obj()
+    _ = ctx._
+    store = open_keystore(keystore_path, passphrase)
+    engine = open_engine(db_url)
+    table = Table()
+    for heading in (_("filing"), _("received"), _("kind"), _("filer"), _("records"), _("outcome")):
+        table.add_column(heading)
+    box = Inbox(office, store, reader=reader)
+    with engine.begin() as conn:
+        for item in box.open_all(conn):
+            if item.outcome is Outcome.DECOY and not show_all:
+                continue
+            filing = item.filing
+            table.add_row(
+                item.filing_id,
+                item.received_at.strftime("%Y-%m-%d %H:%M"),
+                _(filing.kind) if filing else "",
+                filing.filer.person_id if filing else "",
+                str(len(filing.records)) if filing else "",
+                _(item.outcome.value),
+            )
+    ctx.out.print(table)
+    summary = box.summary
+    ctx.out.print(
+        _("{opened} opened, {decoys} decoys skipped, {failed} failed, {missing} need a missing key")
+        .format(
+            opened=summary.opened,
+            decoys=summary.decoys,
+            failed=summary.failed,
+            missing=summary.missing_key,
+        )
+    )
+    if summary.failed or summary.missing_key:
+        raise SystemExit(1)
+
+
+@inbox.command("open")
+@database_option
+@keystore_options
+@click.option("--reader", required=True, help=_READER_HELP)
+@click.argument("office")
+@click.argument("filing_id")
+@handle_errors
+def inbox_open(
+    db_url: str, keystore_path: Path, passphrase: str | None, reader: str, office: str, filing_id: str
+) -> None:
+    """Open one filing addressed to OFFICE and show it."""
+    ctx = obj()
+    _ = ctx._
+    store = open_keystore(keystore_path, passphrase)
+    engine = open_engine(db_url)
+    with engine.begin() as conn:
+        item = Inbox(office, store, reader=reader).open(conn, filing_id)
+    if item.filing is None:
+        ctx.out.print(_(item.outcome.value))
+        raise SystemExit(1 if item.outcome is not Outcome.DECOY else 0)
+    filing = item.filing
+    ctx.out.print(_("filing {id}").format(id=filing.filing_id))
+    ctx.out.print(_("filer {person} ({office}), {kind}").format(
+        person=filing.filer.person_id, office=filing.filer.office_code, kind=_(filing.kind)
+    ))
+    if filing.is_zero:
+        ctx.out.print(_("zero report"))
+    for number, record in enumerate(filing.records, start=1):
+        person = record.intervener
+        ctx.out.print(
+            f"{number}. {_i18n.label(record.provision, ctx.locale)} · "
+            f"{_i18n.label(record.conduct, ctx.locale)} · {_i18n.label(record.bucket, ctx.locale)}"
+        )
+        ctx.out.print(f"   {person.name} {person.unit} {person.position}")
+        ctx.out.print(f"   {record.occurred_at:%Y-%m-%d %H:%M} {record.place}")
+        ctx.out.print(f"   {record.content}")
+
+
+@inbox.command("export")
+@database_option
+@keystore_options
+@click.option("--reader", required=True, help=_READER_HELP)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="JSON-lines file to write, one opened filing per line.",
+)
+@click.argument("office")
+@handle_errors
+def inbox_export(
+    db_url: str, keystore_path: Path, passphrase: str | None, reader: str, output: Path, office: str
+) -> None:
+    """Export the opened filings of OFFICE as JSON lines (for `match` and `stats`).
+
+    The file holds plaintext: keep it inside the inspection department.
+    """
+    ctx = obj()
+    store = open_keystore(keystore_path, passphrase)
+    engine = open_engine(db_url)
+    box = Inbox(office, store, reader=reader)
+    with engine.begin() as conn, output.open("w", encoding="utf-8") as handle:
+        for item in box.open_all(conn):
+            if item.filing is None:
+                continue
+            line = _canonical.filing_to_dict(item.filing)
+            line["received_at"] = _canonical.format_time(item.received_at)
+            handle.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
+    output.chmod(0o600)
+    ctx.out.print(
+        ctx._("exported {count} filings to {path}").format(count=box.summary.opened, path=output)
+    )
