@@ -51,6 +51,10 @@ _MESSAGES: Final[Mapping[str, str]] = {
 }
 
 
+def _sorted_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(sorted(params.items()))
+
+
 def _render(code: str, params: Mapping[str, Any], locale: str) -> str:
     values = dict(params)
     for key in ("stage", "to_stage"):
@@ -70,7 +74,7 @@ class Blocker:
     """
 
     code: BlockerCode
-    params: Mapping[str, Any] = attrs.field(factory=dict, converter=lambda m: dict(sorted(m.items())))
+    params: Mapping[str, Any] = attrs.field(factory=dict, converter=_sorted_params)
 
     @property
     def person_id(self) -> str | None:
@@ -93,7 +97,7 @@ class Note:
     """An explanation attached to a decision, such as why nobody had to file."""
 
     code: NoteCode
-    params: Mapping[str, Any] = attrs.field(factory=dict, converter=lambda m: dict(sorted(m.items())))
+    params: Mapping[str, Any] = attrs.field(factory=dict, converter=_sorted_params)
 
     def message(self, locale: str = "zh_CN") -> str:
         """Return the note as a sentence in *locale*."""

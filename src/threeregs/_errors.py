@@ -33,9 +33,14 @@ working::
     │   ├── DuplicateFilingError                the obligation is already met
     │   ├── UnknownFilingError (LookupError)
     │   └── SchemaError                         tables missing or at another revision
-    └── MatchingError                           matching/
-        ├── ClueImportError                     carries the rejected rows
-        └── PluginLoadError
+    ├── MatchingError                           matching/
+    │   ├── ClueImportError                     carries the rejected rows
+    │   └── PluginLoadError
+    └── StatsError                              stats/
+        ├── StatsTablesError                    statistics tables missing from the database
+        ├── InvalidSummaryError (ValueError)    a summary return file does not parse
+        ├── SummarySignatureError               a summary return's signature does not verify
+        └── SummaryMismatchError                a return for another period, office or parent
 
     ThreeregsWarning (UserWarning)
 
@@ -241,6 +246,42 @@ class ClueImportError(MatchingError):
 
 class PluginLoadError(MatchingError):
     """A matching-rule plugin could not be loaded."""
+
+
+# --- statistics ----------------------------------------------------------
+
+
+class StatsError(ThreeregsError):
+    """Base class of errors from :mod:`threeregs.stats`."""
+
+
+class StatsTablesError(StatsError):
+    """The statistics database lacks the tables of :mod:`threeregs.stats`."""
+
+
+class InvalidSummaryError(StatsError, ValueError):
+    """Bytes that claim to be a summary return do not parse as one.
+
+    ``where`` is the path of the offending field (``counts[3].count``), or
+    ``""`` when the file as a whole is malformed.
+    """
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        self.reason = reason
+        location = f" at {where}" if where else ""
+        super().__init__(f"invalid summary return{location}: {reason}")
+
+
+class SummarySignatureError(StatsError):
+    """A summary return's signature does not verify with the sender's public key,
+    or no public key is known for the sender."""
+
+
+class SummaryMismatchError(StatsError):
+    """A summary return does not fit where it is used: another period, a sender
+    that is not a child of the receiving office, or a second return from the
+    same sender."""
 
 
 def _short(value: object, limit: int = 60) -> str:

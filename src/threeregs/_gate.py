@@ -35,7 +35,14 @@ from threeregs._errors import (
     ValidationError,
     WrongStageError,
 )
-from threeregs._model import Filing, MonthlyObligation, Receipt, StageObligation
+from threeregs._model import (
+    _ID_PATTERN,
+    MAX_ID,
+    Filing,
+    MonthlyObligation,
+    Receipt,
+    StageObligation,
+)
 from threeregs.crypto._envelope import content_digest
 from threeregs.crypto._keys import CertifiedKey
 from threeregs.crypto._sealer import Sealer
@@ -135,17 +142,15 @@ class StageGate:
             raise CaseExistsError(f"case {case_id!r} is already open with the gate")
         db.execute(insert(t.cases).values(row))
         db.execute(
-            insert(t.visits).values(
-                case_id=case_id, visit=1, stage=first, round=1, entered_at=now
-            )
+            insert(t.visits).values(case_id=case_id, visit=1, stage=first, round=1, entered_at=now)
         )
-        return CaseState(case_id, business_line, office_code, first, 1, 1, False, 1)
+        return _state(row)
 
     def case(self, conn: Conn, case_id: str) -> CaseState:
         """Return the gate's view of a case."""
-        row = connection_of(conn).execute(
-            select(t.cases).where(t.cases.c.case_id == case_id)
-        ).first()
+        row = (
+            connection_of(conn).execute(select(t.cases).where(t.cases.c.case_id == case_id)).first()
+        )
         if row is None:
             raise UnknownCaseError(f"case {case_id!r} is not open with the gate; call open_case")
         return _state(row._mapping)
@@ -154,6 +159,18 @@ class StageGate:
         """Put *person_id* on the case in *role*, from the current stage visit on."""
         if role not in self.policy.roles:
             raise ValidationError("role", role, f"expected one of {sorted(self.policy.roles)}")
+        # A person whose id no Filer accepts could never file, and would block the stage for good.
+        if (
+            not isinstance(person_id, str)
+            or len(person_id) > MAX_ID
+            or not _ID_PATTERN.fullmatch(person_id)
+        ):
+            raise ValidationError(
+                "person_id",
+                person_id,
+                f"expected the id the person files under: up to {MAX_ID} letters, digits and "
+                "_ . : / - starting with a letter or digit",
+            )
         db = connection_of(conn)
         self._bump(db, case_id)
         db.execute(
@@ -169,7 +186,9 @@ class StageGate:
             )
         )
 
-    def unassign(self, conn: Conn, case_id: str, person_id: str, *, role: str | None = None) -> None:
+    def unassign(
+        self, conn: Conn, case_id: str, person_id: str, *, role: str | None = None
+    ) -> None:
         """Take *person_id* off the case after the current stage visit.
 
         The person still has to file for the current visit: whoever held the
@@ -245,7 +264,9 @@ class StageGate:
             )
         limit = rules.max_rounds.get(to_stage)
         if limit is not None and to_round > limit:
-            blockers.append(Blocker(BlockerCode.ROUND_LIMIT, {"to_stage": to_stage, "limit": limit}))
+            blockers.append(
+                Blocker(BlockerCode.ROUND_LIMIT, {"to_stage": to_stage, "limit": limit})
+            )
 
         must_file = sorted(p for p, roles in assigned.items() if roles & required_roles)
         if not required_roles:
@@ -368,8 +389,10 @@ class StageGate:
             )
         if filing.obligation is None and filing.is_zero:
             raise ValidationError(
-                "records", (), "an anytime record holds at least one record; there is no "
-                "zero report outside a stage or month"
+                "records",
+                (),
+                "an anytime record holds at least one record; there is no "
+                "zero report outside a stage or month",
             )
         db = connection_of(conn)
         directory = self.directory(db)
@@ -380,7 +403,7 @@ class StageGate:
 
         keys, stored = self._keys_and_existing(db, [o.code for o in chain], filing.filing_id)
         if stored is not None:
-            return Receipt(filing.filing_id, stored[0], stored[1])
+            return Receipt(filing.filing_id, stored[0], stored[1], notices=route.notices)
         missing = [o.code for o in chain if o.code not in keys]
         if missing:
             raise UntrustedKeyError(
@@ -482,11 +505,17 @@ class StageGate:
                     exists().where(t.envelopes.c.filing_id == filing.supersedes).label("earlier"),
                 ).where(c.c.case_id == obligation.case_id)
             ).one()
-            self._check_amendment(filing, bool(found.on_case), bool(found.already), bool(found.earlier))
+            self._check_amendment(
+                filing,
+                on_case=bool(found.on_case),
+                already=bool(found.already),
+                earlier=bool(found.earlier),
+            )
             return
 
         claimed = db.execute(
-            insert(s).from_select(
+            insert(s)
+            .from_select(
                 ["case_id", "visit", "person_id", "stage", "round", "filed_at"],
                 select(
                     c.c.case_id,
@@ -497,13 +526,15 @@ class StageGate:
                     literal(self._clock(), t.Time),
                 ).where(c.c.case_id == obligation.case_id, on_case, ~already),
             )
+            # psycopg reports no row count for an INSERT unless SQLAlchemy is told to keep it.
+            .execution_options(preserve_rowcount=True)
         )
         if claimed.rowcount == 1:
             return
-        found = db.execute(
+        assignment = db.execute(
             select(on_case.label("on_case")).where(c.c.case_id == obligation.case_id)
         ).one()
-        if not found.on_case:
+        if not assignment.on_case:
             raise NotOnCaseError(
                 f"person {person!r} is not assigned to case {obligation.case_id!r} for stage "
                 f"{obligation.stage!r}; assign them first"
@@ -514,7 +545,9 @@ class StageGate:
             "supersedes=<id of the earlier filing>"
         )
 
-    def _check_amendment(self, filing: Filing, on_case: bool, already: bool, earlier: bool) -> None:
+    def _check_amendment(
+        self, filing: Filing, *, on_case: bool, already: bool, earlier: bool
+    ) -> None:
         if not earlier:
             raise UnknownFilingError(
                 f"filing {filing.supersedes} named in supersedes is not stored; check the id "
@@ -541,11 +574,14 @@ class StageGate:
                     exists().where(t.envelopes.c.filing_id == filing.supersedes).label("earlier"),
                 )
             ).one()
-            self._check_amendment(filing, True, bool(found.already), bool(found.earlier))
+            self._check_amendment(
+                filing, on_case=True, already=bool(found.already), earlier=bool(found.earlier)
+            )
             return
         try:
             claimed = db.execute(
-                insert(m).from_select(
+                insert(m)
+                .from_select(
                     ["person_id", "month", "office_code", "filed_at"],
                     select(
                         literal(person),
@@ -554,6 +590,7 @@ class StageGate:
                         literal(now, t.Time),
                     ).where(~already),
                 )
+                .execution_options(preserve_rowcount=True)
             )
         except IntegrityError:
             claimed = None

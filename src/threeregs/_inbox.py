@@ -27,7 +27,7 @@ from threeregs.store._connection import connection_of
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
-    from sqlalchemy import Connection
+    from sqlalchemy import ColumnElement, Connection
 
     from threeregs._model import Filing
     from threeregs.crypto._keys import OfficeKeyPair
@@ -117,7 +117,7 @@ class Inbox:
     def __repr__(self) -> str:
         return f"Inbox({self.office_code!r}, reader={self.reader!r})"
 
-    def _addressed(self) -> object:
+    def _addressed(self) -> ColumnElement[bool]:
         return or_(*(t.envelopes.c[f"slot{i}_office"] == self.office_code for i in range(t.SLOTS)))
 
     def count(self, conn: object) -> int:
@@ -173,7 +173,9 @@ class Inbox:
         outcome, filing, version = self._open_bytes(bytes(data))
         self.summary.add(outcome)
         if outcome is Outcome.FAILED:
-            logger.warning("filing %s in the inbox of %s could not be opened", filing_id, self.office_code)
+            logger.warning(
+                "filing %s in the inbox of %s could not be opened", filing_id, self.office_code
+            )
         return InboxItem(filing_id, seq, received_at, outcome, filing, version)
 
     def _open_bytes(self, data: bytes) -> tuple[Outcome, Filing | None, int | None]:

@@ -30,7 +30,7 @@ from threeregs._vocabulary import (
 from threeregs.routing._directory import Level
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
 #: How far in the future a timestamp may lie, to absorb clock skew between the
 #: host's servers.
@@ -60,22 +60,16 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _text(
-    max_length: int,
-    *,
-    allow_empty: bool = False,
-    multiline: bool = False,
-    default: str | None = None,
-) -> Any:
-    """Build an attrs field for NFC-normalised text up to *max_length* characters.
+def _nfc(value: object) -> object:
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    return value
 
-    A field with a *default* is keyword-only.
-    """
 
-    def convert(value: object) -> object:
-        if isinstance(value, str):
-            return unicodedata.normalize("NFC", value)
-        return value
+def _text_validator(
+    max_length: int, *, allow_empty: bool = False, multiline: bool = False
+) -> Callable[[object, attrs.Attribute[str], object], None]:
+    """Build a validator for text of at most *max_length* characters."""
 
     def validate(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
         name = attribute.name
@@ -93,23 +87,31 @@ def _text(
                 name, value, f"contains the control character {bad.group()!r}; remove it"
             )
 
-    if default is None:
-        return attrs.field(converter=convert, validator=validate)
-    return attrs.field(default=default, converter=convert, validator=validate, kw_only=True)
+    return validate
+
+
+def _text(max_length: int, *, allow_empty: bool = False, multiline: bool = False) -> Any:
+    """Build a required attrs field for NFC-normalised text."""
+    return attrs.field(
+        converter=_nfc,
+        validator=_text_validator(max_length, allow_empty=allow_empty, multiline=multiline),
+    )
+
+
+def _check_identifier(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not _ID_PATTERN.fullmatch(value):
+        raise ValidationError(
+            attribute.name,
+            value,
+            "expected an id of letters, digits and _ . : / - starting with a letter or digit",
+        )
+    if len(value) > MAX_ID:
+        raise ValidationError(attribute.name, value, f"ids are at most {MAX_ID} characters")
 
 
 def _identifier() -> Any:
-    def validate(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-        if not isinstance(value, str) or not _ID_PATTERN.fullmatch(value):
-            raise ValidationError(
-                attribute.name,
-                value,
-                "expected an id of letters, digits and _ . : / - starting with a letter or digit",
-            )
-        if len(value) > MAX_ID:
-            raise ValidationError(attribute.name, value, f"ids are at most {MAX_ID} characters")
-
-    return attrs.field(validator=validate)
+    """Build a required field for an id."""
+    return attrs.field(validator=_check_identifier)
 
 
 def _enum(enum_type: type[Any]) -> Any:
@@ -126,7 +128,9 @@ def _enum(enum_type: type[Any]) -> Any:
     def validate(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, enum_type):
             allowed = ", ".join(str(m.value) for m in enum_type)
-            raise ValidationError(attribute.name, value, f"unknown value; expected one of {allowed}")
+            raise ValidationError(
+                attribute.name, value, f"unknown value; expected one of {allowed}"
+            )
 
     return attrs.field(converter=convert, validator=validate)
 
@@ -139,30 +143,40 @@ def _bool() -> Any:
     return attrs.field(default=False, validator=validate, kw_only=True)
 
 
-def _timestamp(*, default: Callable[[], dt.datetime] | None = None) -> Any:
-    def validate(instance: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:
-        if not isinstance(value, dt.datetime) or value.tzinfo is None:
-            raise ValidationError(
-                attribute.name, value, "expected a timezone-aware datetime (use datetime.UTC)"
-            )
-        if value.year < 1990:
-            raise ValidationError(attribute.name, value, "lies before 1990")
-        if value - _utcnow() > FUTURE_TOLERANCE:
-            raise ValidationError(
-                attribute.name,
-                value,
-                f"lies in the future by more than {FUTURE_TOLERANCE}; check the clock",
-            )
+def _check_timestamp(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise ValidationError(
+            attribute.name, value, "expected a timezone-aware datetime (use datetime.UTC)"
+        )
+    if value.year < 1990:
+        raise ValidationError(attribute.name, value, "lies before 1990")
+    if value - _utcnow() > FUTURE_TOLERANCE:
+        raise ValidationError(
+            attribute.name,
+            value,
+            f"lies in the future by more than {FUTURE_TOLERANCE}; check the clock",
+        )
 
-    def convert(value: object) -> object:
-        # Store UTC to microsecond precision, which is what the canonical form keeps.
-        if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            return value.astimezone(dt.UTC)
-        return value
 
-    if default is None:
-        return attrs.field(converter=convert, validator=validate)
-    return attrs.field(factory=default, converter=convert, validator=validate, kw_only=True)
+def _to_utc(value: object) -> object:
+    # Store UTC to microsecond precision, which is what the canonical form keeps.
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
+    return value
+
+
+def _timestamp() -> Any:
+    """Build a required field for an aware timestamp, converted to UTC."""
+    return attrs.field(converter=_to_utc, validator=_check_timestamp)
+
+
+def _instance_of(cls: type) -> Any:
+    """Build a required field holding an instance of *cls*."""
+    return attrs.field(validator=attrs.validators.instance_of(cls))
+
+
+def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
 
 
 @attrs.frozen
@@ -204,14 +218,24 @@ class Record:
     provision: Provision = _enum(Provision)
     conduct: Conduct = _enum(Conduct)
     bucket: Bucket = _enum(Bucket)
-    intervener: Intervener = attrs.field(validator=attrs.validators.instance_of(Intervener))
+    intervener: Intervener = _instance_of(Intervener)
     occurred_at: dt.datetime = _timestamp()
     manner: Manner = _enum(Manner)
     content: str = _text(MAX_CONTENT, multiline=True)
-    place: str = _text(MAX_PLACE, allow_empty=True, default="")
-    response: str = _text(MAX_RESPONSE, allow_empty=True, multiline=True, default="")
+    place: str = attrs.field(
+        default="",
+        kw_only=True,
+        converter=_nfc,
+        validator=_text_validator(MAX_PLACE, allow_empty=True),
+    )
+    response: str = attrs.field(
+        default="",
+        kw_only=True,
+        converter=_nfc,
+        validator=_text_validator(MAX_RESPONSE, allow_empty=True, multiline=True),
+    )
     attachments: tuple[str, ...] = attrs.field(
-        default=(), converter=tuple, validator=_check_attachments, kw_only=True
+        default=(), converter=_to_tuple, validator=_check_attachments, kw_only=True
     )
 
     def __attrs_post_init__(self) -> None:
@@ -260,7 +284,7 @@ def _check_round(instance: object, attribute: attrs.Attribute[int], value: objec
 class StageObligation:
     """The duty to file for one round of one stage of a case."""
 
-    case_id: str = _identifier()
+    case_id: str = attrs.field(validator=_check_identifier)
     stage: str = attrs.field(validator=_check_stage)
     round: int = attrs.field(default=1, validator=_check_round)
 
@@ -291,8 +315,9 @@ def _check_records(instance: Filing, attribute: attrs.Attribute[Any], value: obj
         raise ValidationError("records", value, "expected a tuple of Record")
     if len(value) > MAX_RECORDS:
         raise ValidationError(
-            "records", len(value), f"at most {MAX_RECORDS} records per filing; file the rest "
-            "as a second anytime record"
+            "records",
+            len(value),
+            f"at most {MAX_RECORDS} records per filing; file the rest as a second anytime record",
         )
     for index, record in enumerate(value):
         if not isinstance(record, Record):
@@ -351,18 +376,16 @@ class Filing:
     filer: Filer = attrs.field(validator=attrs.validators.instance_of(Filer))
     obligation: Obligation = attrs.field(validator=_check_obligation)
     records: tuple[Record, ...] = attrs.field(
-        default=(), converter=tuple, validator=_check_records, kw_only=True
+        default=(), converter=_to_tuple, validator=_check_records, kw_only=True
     )
     direct_to: Level | None = attrs.field(
         default=None, converter=_convert_level, validator=_check_direct_to, kw_only=True
     )
-    supersedes: str | None = attrs.field(
-        default=None, validator=_check_optional_id, kw_only=True
+    supersedes: str | None = attrs.field(default=None, validator=_check_optional_id, kw_only=True)
+    filed_at: dt.datetime = attrs.field(
+        factory=_utcnow, converter=_to_utc, validator=_check_timestamp, kw_only=True
     )
-    filed_at: dt.datetime = _timestamp(default=_utcnow)
-    filing_id: str = attrs.field(
-        factory=_new_filing_id, validator=_check_optional_id, kw_only=True
-    )
+    filing_id: str = attrs.field(factory=_new_filing_id, validator=_check_optional_id, kw_only=True)
     policy_version: str | None = attrs.field(
         default=None, validator=_check_policy_version, kw_only=True
     )

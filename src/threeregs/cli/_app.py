@@ -58,7 +58,7 @@ class Context:
 @click.option("--verbose", "-v", count=True, help="Log library activity to stderr (-vv: debug).")
 @click.version_option(package_name="threeregs")
 @click.pass_context
-def main(ctx: click.Context, lang: str | None, quiet: bool, verbose: int) -> None:  # noqa: FBT001
+def main(ctx: click.Context, lang: str | None, quiet: bool, verbose: int) -> None:
     """threeregs: Three Provisions reporting, stage gates and inspection tools."""
     locale = _i18n.normalise_locale(lang)
     ctx.obj = Context(locale, quiet=quiet)
@@ -77,14 +77,19 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (WrongPassphraseError, CorruptKeyStoreError, KeyStoreError, UntrustedKeyError) as exc:
+        except (
+            WrongPassphraseError,
+            CorruptKeyStoreError,
+            KeyStoreError,
+            UntrustedKeyError,
+        ) as exc:
             _fail(exc, EXIT_KEYS)
         except ThreeregsError as exc:
             _fail(exc, EXIT_INPUT)
         except SQLAlchemyError as exc:
             _fail_text(
                 _i18n.gettext("database error: {error}", _locale()).format(
-                    error=str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+                    error=str(getattr(exc, "orig", None) or exc).splitlines()[0]
                 ),
                 EXIT_DATABASE,
             )

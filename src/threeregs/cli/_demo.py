@@ -18,7 +18,7 @@ from threeregs._errors import GateBlockedError
 from threeregs._gate import StageGate
 from threeregs._inbox import Inbox
 from threeregs._model import Filer, Filing, Intervener, MonthlyObligation, StageObligation
-from threeregs._vocabulary import Bucket, StaffKind
+from threeregs._vocabulary import Bucket, IntervenerRole, StaffKind
 from threeregs.cli import _workload as w
 from threeregs.cli._app import Context, handle_errors, main, obj
 from threeregs.crypto._keys import AnchorSigner
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 N_ = _i18n.N_
 
 #: Passphrase of the demo key store; printed so the user can try `inbox`.
-DEMO_PASSPHRASE = "threeregs-demo"
+DEMO_PASSPHRASE = "threeregs-demo"  # noqa: S105 - printed on purpose; demo data only
 
 
 @main.command()
@@ -86,8 +86,10 @@ def demo(workdir: Path, scale: int, seed: int) -> None:
     (workdir / "anchor.txt").write_text(signer.anchor.public_bytes().hex() + "\n", "ascii")
     counts = {level: len(directory.by_level(level)) for level in Level}
     ctx.out.print(
-        _("{total} offices: {supreme} supreme, {provincial} provincial, {municipal} municipal, "
-          "{basic} basic").format(
+        _(
+            "{total} offices: {supreme} supreme, {provincial} provincial, {municipal} municipal, "
+            "{basic} basic"
+        ).format(
             total=len(directory),
             supreme=counts[Level.SUPREME],
             provincial=counts[Level.PROVINCIAL],
@@ -150,7 +152,9 @@ def _show_gate(
     rules = gate.policy.line(case.business_line)
     target = case.path[0]
     with engine.begin() as conn:
-        gate.open_case(conn, case.case_id, business_line=case.business_line, office_code=case.office.code)
+        gate.open_case(
+            conn, case.case_id, business_line=case.business_line, office_code=case.office.code
+        )
         for handler in case.handlers:
             gate.assign(conn, case.case_id, handler.person_id, role=handler.role)
     ctx.out.print(
@@ -171,7 +175,9 @@ def _show_gate(
     with engine.begin() as conn:
         for handler in case.handlers:
             filer = Filer(handler.person_id, case.office.code, handler.staff_kind)
-            receipt = gate.file(conn, Filing.zero(filer, StageObligation(case.case_id, rules.initial)))
+            receipt = gate.file(
+                conn, Filing.zero(filer, StageObligation(case.case_id, rules.initial))
+            )
             ctx.out.print(
                 _("{person} filed a zero report; receipt {digest}").format(
                     person=handler.person_id, digest=receipt.digest[:16]
@@ -230,19 +236,27 @@ def _handle_case(
     totals: dict[str, int],
 ) -> None:
     rules = gate.policy.line(case.business_line)
-    gate.open_case(conn, case.case_id, business_line=case.business_line, office_code=case.office.code)
+    gate.open_case(
+        conn, case.case_id, business_line=case.business_line, office_code=case.office.code
+    )
     for handler in case.handlers:
         gate.assign(conn, case.case_id, handler.person_id, role=handler.role)
     for target in case.path:
         state = gate.case(conn, case.case_id)
-        if rules.roles_that_file(state.stage) and rng.random() < 0.2:
-            # Hosts call check before offering the move; some find it blocked.
-            if not gate.check(conn, case.case_id, target).allowed:
-                totals[N_("gate checks blocked before filing")] += 1
+        # Hosts call check before offering the move; some find it blocked.
+        checked = rules.roles_that_file(state.stage) and rng.random() < 0.2
+        if checked and not gate.check(conn, case.case_id, target).allowed:
+            totals[N_("gate checks blocked before filing")] += 1
         if rules.roles_that_file(state.stage):
             for handler in case.handlers:
                 filing = w.stage_filing(
-                    rng, case, handler, state.stage, state.round, now=_now(), chain_levels=chain_levels
+                    rng,
+                    case,
+                    handler,
+                    state.stage,
+                    state.round,
+                    now=_now(),
+                    chain_levels=chain_levels,
                 )
                 gate.file(conn, filing)
                 totals[N_("stage filings")] += 1
@@ -261,10 +275,14 @@ def _show_direct_reports(
         for destination in (Level.MUNICIPAL, Level.PROVINCIAL, Level.SUPREME):
             office = _office_with_level_above(directory, basic, destination, rng)
             filer = Filer(f"{office.code}-p01", office.code, StaffKind.PROSECUTOR)
-            record = w.make_record(rng, _now() - dt.timedelta(hours=3), bucket=Bucket.IMPROPER_INTERFERENCE)
+            record = w.make_record(
+                rng, _now() - dt.timedelta(hours=3), bucket=Bucket.IMPROPER_INTERFERENCE
+            )
             receipt = gate.file(conn, Filing(filer, None, records=(record,), direct_to=destination))
             ctx.out.print(
-                _("{office}: anytime record sent directly to the {level} level; receipt {digest}").format(
+                _(
+                    "{office}: anytime record sent directly to the {level} level; receipt {digest}"
+                ).format(
                     office=office.name,
                     level=_i18n.label(destination, ctx.locale),
                     digest=receipt.digest[:16],
@@ -272,7 +290,9 @@ def _show_direct_reports(
             )
         office = rng.choice(basic)
         filer = Filer(f"{office.code}-p02", office.code, StaffKind.PROSECUTOR)
-        leader = w.make_record(rng, _now() - dt.timedelta(hours=5), bucket=Bucket.IMPROPER_INTERFERENCE)
+        leader = w.make_record(
+            rng, _now() - dt.timedelta(hours=5), bucket=Bucket.IMPROPER_INTERFERENCE
+        )
         leader_record = type(leader)(
             provision=leader.provision,
             conduct=leader.conduct,
@@ -281,7 +301,7 @@ def _show_direct_reports(
                 name=w.person_name(rng),
                 unit=office.name,
                 position="副检察长",
-                role="internal_personnel",
+                role=IntervenerRole.INTERNAL_PERSONNEL,
                 procuratorate_staff=True,
                 own_office_leader=True,
             ),
@@ -292,8 +312,10 @@ def _show_direct_reports(
         receipt = gate.file(conn, Filing(filer, None, records=(leader_record,)))
         for notice in receipt.notices:
             ctx.out.print(
-                _("{office}: a leader of the own office intervened; the policy advises a direct "
-                  "report ({notice})").format(office=office.name, notice=notice)
+                _(
+                    "{office}: a leader of the own office intervened; the policy advises a direct "
+                    "report ({notice})"
+                ).format(office=office.name, notice=notice)
             )
 
 
@@ -336,8 +358,10 @@ def _show_inboxes(
             )
     ctx.out.print(table)
     ctx.out.print(
-        _("Every envelope has one slot per office in the filer's chain, so each office "
-          "skips the decoys of filings routed elsewhere.")
+        _(
+            "Every envelope has one slot per office in the filer's chain, so each office "
+            "skips the decoys of filings routed elsewhere."
+        )
     )
 
 

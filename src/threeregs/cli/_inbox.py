@@ -33,7 +33,7 @@ def inbox_list(
     keystore_path: Path,
     passphrase: str | None,
     reader: str,
-    show_all: bool,  # noqa: FBT001
+    show_all: bool,
     office: str,
 ) -> None:
     """Open and list the filings addressed to OFFICE."""
@@ -61,8 +61,7 @@ def inbox_list(
     ctx.out.print(table)
     summary = box.summary
     ctx.out.print(
-        _("{opened} opened, {decoys} decoys skipped, {failed} failed, {missing} need a missing key")
-        .format(
+        _("{opened} opened, {decoys} decoys skipped, {failed} failed, {missing} lack a key").format(
             opened=summary.opened,
             decoys=summary.decoys,
             failed=summary.failed,
@@ -81,7 +80,12 @@ def inbox_list(
 @click.argument("filing_id")
 @handle_errors
 def inbox_open(
-    db_url: str, keystore_path: Path, passphrase: str | None, reader: str, office: str, filing_id: str
+    db_url: str,
+    keystore_path: Path,
+    passphrase: str | None,
+    reader: str,
+    office: str,
+    filing_id: str,
 ) -> None:
     """Open one filing addressed to OFFICE and show it."""
     ctx = obj()
@@ -95,9 +99,11 @@ def inbox_open(
         raise SystemExit(1 if item.outcome is not Outcome.DECOY else 0)
     filing = item.filing
     ctx.out.print(_("filing {id}").format(id=filing.filing_id))
-    ctx.out.print(_("filer {person} ({office}), {kind}").format(
-        person=filing.filer.person_id, office=filing.filer.office_code, kind=_(filing.kind)
-    ))
+    ctx.out.print(
+        _("filer {person} ({office}), {kind}").format(
+            person=filing.filer.person_id, office=filing.filer.office_code, kind=_(filing.kind)
+        )
+    )
     if filing.is_zero:
         ctx.out.print(_("zero report"))
     for number, record in enumerate(filing.records, start=1):

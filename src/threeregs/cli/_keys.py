@@ -68,7 +68,7 @@ def keys() -> None:
 @keystore_options
 @click.option("--with-anchor", is_flag=True, help="Also create a new trust anchor in the store.")
 @handle_errors
-def keys_init(keystore_path: Path, passphrase: str | None, with_anchor: bool) -> None:  # noqa: FBT001
+def keys_init(keystore_path: Path, passphrase: str | None, with_anchor: bool) -> None:
     """Create an empty key store file, optionally holding a new trust anchor."""
     ctx = obj()
     if keystore_path.exists():
@@ -112,10 +112,20 @@ def keys_anchor(keystore_path: Path, passphrase: str | None) -> None:
     default=None,
     help="Key store that holds the trust anchor, if not the --keystore file.",
 )
-@click.option("--suite", type=click.Choice(["x25519", "mlkem768-x25519"]), default="x25519",
-              show_default=True, help="HPKE suite of the new key.")
-@click.option("--valid-days", type=click.IntRange(1, 36500), default=3 * 365, show_default=True,
-              help="Validity period of the key, in days.")
+@click.option(
+    "--suite",
+    type=click.Choice(["x25519", "mlkem768-x25519"]),
+    default="x25519",
+    show_default=True,
+    help="HPKE suite of the new key.",
+)
+@click.option(
+    "--valid-days",
+    type=click.IntRange(1, 36500),
+    default=3 * 365,
+    show_default=True,
+    help="Validity period of the key, in days.",
+)
 @click.argument("offices", nargs=-1, required=True)
 @handle_errors
 def keys_issue(
@@ -174,8 +184,13 @@ def keys_list(db_url: str, anchor_hex: str, office: str) -> None:
         load_directory(conn).get(office)
         rows = office_keys(conn, office)
     table = Table()
-    for heading in (ctx._("version"), ctx._("suite"), ctx._("valid until"), ctx._("status"),
-                    ctx._("fingerprint")):
+    for heading in (
+        ctx._("version"),
+        ctx._("suite"),
+        ctx._("valid until"),
+        ctx._("status"),
+        ctx._("fingerprint"),
+    ):
         table.add_column(heading)
     for certified, retired in rows:
         table.add_row(
@@ -189,7 +204,7 @@ def keys_list(db_url: str, anchor_hex: str, office: str) -> None:
 
 
 def _status(
-    certified: CertifiedKey, retired: bool, anchor: TrustAnchor, office: str, locale: str  # noqa: FBT001
+    certified: CertifiedKey, retired: bool, anchor: TrustAnchor, office: str, locale: str
 ) -> str:
     if retired:
         return _i18n.gettext("retired", locale)
@@ -202,7 +217,9 @@ def _status(
 
 @keys.command("export")
 @database_option
-@click.option("--version", "key_version", type=int, default=None, help="Key version; default newest.")
+@click.option(
+    "--version", "key_version", type=int, default=None, help="Key version; default newest."
+)
 @click.argument("office")
 @handle_errors
 def keys_export(db_url: str, key_version: int | None, office: str) -> None:
@@ -230,8 +247,12 @@ def keys_rewrap(
     store = open_keystore(keystore_path, passphrase)
     engine = open_engine(db_url)
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        console=ctx.err, disable=ctx.quiet, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=ctx.err,
+        disable=ctx.quiet,
+        transient=True,
     ) as progress:
         task = progress.add_task(ctx._("rewrapping slots"), total=None)
 

@@ -92,9 +92,7 @@ def passphrase_for(path: Path, given: str | None, *, confirm: bool = False) -> s
     """Return *given*, or prompt for the passphrase of the key store at *path*."""
     if given is not None:
         return given
-    return click.prompt(  # type: ignore[no-any-return]
-        f"Passphrase for {path}", hide_input=True, confirmation_prompt=confirm
-    )
+    return click.prompt(f"Passphrase for {path}", hide_input=True, confirmation_prompt=confirm)
 
 
 def open_keystore(path: Path, passphrase: str | None) -> PassphraseKeyStore:

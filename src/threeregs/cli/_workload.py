@@ -54,7 +54,9 @@ _UNITS: Final = (
 )
 _CONTENT: Final = {
     Bucket.ROUTINE_INQUIRY: "来电询问案件办理进度，未提出具体要求。承办人告知依法办理。",
-    Bucket.IMPROPER_INTERFERENCE: "要求对犯罪嫌疑人从轻处理，并表示可以安排见面。承办人当即拒绝并记录。",
+    Bucket.IMPROPER_INTERFERENCE: (
+        "要求对犯罪嫌疑人从轻处理，并表示可以安排见面。承办人当即拒绝并记录。"
+    ),
     Bucket.OFF_HOURS_CONTACT: "下班后在小区门口偶遇辩护律师，对方欲谈论案情，承办人未予回应。",
 }
 
@@ -124,13 +126,17 @@ def make_cases(
     names = list(BUSINESS_LINES)
     for index, office in enumerate(pick_offices(directory, count, rng)):
         line = rng.choices(names, weights=list(BUSINESS_LINES.values()))[0]
-        handlers = [Handler(f"{office.code}-p{rng.randrange(40):02d}", "handler", StaffKind.PROSECUTOR)]
+        handlers = [
+            Handler(f"{office.code}-p{rng.randrange(40):02d}", "handler", StaffKind.PROSECUTOR)
+        ]
         if rng.random() < 0.6:
             handlers.append(
                 Handler(f"{office.code}-a{rng.randrange(40):02d}", "assistant", StaffKind.ASSISTANT)
             )
         if rng.random() < 0.3:
-            handlers.append(Handler(f"{office.code}-c{rng.randrange(20):02d}", "clerk", StaffKind.CLERK))
+            handlers.append(
+                Handler(f"{office.code}-c{rng.randrange(20):02d}", "clerk", StaffKind.CLERK)
+            )
         cases.append(
             DemoCase(
                 case_id=f"{office.code}-{line[:3].upper()}-{index + 1:05d}",
@@ -151,10 +157,13 @@ def make_record(
     name: str | None = None,
 ) -> Record:
     """Build one realistic record; *bucket* defaults to the published shares."""
-    chosen = bucket or rng.choices(
-        [Bucket.ROUTINE_INQUIRY, Bucket.IMPROPER_INTERFERENCE, Bucket.OFF_HOURS_CONTACT],
-        weights=[95.0, 1.5, 3.5],
-    )[0]
+    chosen = (
+        bucket
+        or rng.choices(
+            [Bucket.ROUTINE_INQUIRY, Bucket.IMPROPER_INTERFERENCE, Bucket.OFF_HOURS_CONTACT],
+            weights=[95.0, 1.5, 3.5],
+        )[0]
+    )
     unit, position, role = rng.choice(_UNITS)
     if chosen is Bucket.OFF_HOURS_CONTACT:
         provision, conduct = Provision.P3, Conduct.CONTACT

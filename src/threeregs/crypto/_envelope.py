@@ -259,9 +259,7 @@ def _slot_bytes(data: bytes, header: EnvelopeHeader, index: int) -> bytes:
     return data[start + 4 : start + slot_size]
 
 
-def _open_slot(
-    data: bytes, header: EnvelopeHeader, slot: SlotHeader, key: OfficeKeyPair
-) -> bytes:
+def _open_slot(data: bytes, header: EnvelopeHeader, slot: SlotHeader, key: OfficeKeyPair) -> bytes:
     if key.suite is not header.suite or key.key_version != slot.key_version:
         raise InvalidEnvelopeError
     core_hash = hashlib.sha256(header.core).digest()
@@ -297,7 +295,9 @@ def open_envelope(
     if not hmac.compare_digest(commitment, header.commitment):
         return NOT_ADDRESSED
     try:
-        body = AESGCM(payload_key).decrypt(nonce, bytes(data[-header.padded_length - 16 :]), header.core)
+        body = AESGCM(payload_key).decrypt(
+            nonce, bytes(data[-header.padded_length - 16 :]), header.core
+        )
     except Exception:  # noqa: BLE001 - every failure must look the same
         raise InvalidEnvelopeError from None
     (length,) = struct.unpack(">I", body[:4])

@@ -39,8 +39,8 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from threeregs._errors import (
     CorruptKeyStoreError,
-    ThreeregsError,
     KeyNotFoundError,
+    ThreeregsError,
     ValidationError,
     WrongPassphraseError,
 )
@@ -150,7 +150,9 @@ class PassphraseKeyStore(MemoryKeyStore):
                 f"key store {str(file)!r} not found; create it with `threeregs keys init`"
             ) from None
         except OSError as exc:
-            raise CorruptKeyStoreError(f"cannot read key store {str(file)!r}: {exc.strerror}") from None
+            raise CorruptKeyStoreError(
+                f"cannot read key store {str(file)!r}: {exc.strerror}"
+            ) from None
         keys, anchor, cost = _decrypt(data, passphrase, str(file))
         store = cls(file, passphrase, keys, cost=cost)
         store.anchor_signer = anchor

@@ -138,7 +138,9 @@ class TomlPolicy:
         try:
             text = file.read_text(encoding="utf-8")
         except OSError as exc:
-            raise InvalidPolicyError(str(file), "", f"cannot read the file: {exc.strerror}") from None
+            raise InvalidPolicyError(
+                str(file), "", f"cannot read the file: {exc.strerror}"
+            ) from None
         except UnicodeDecodeError:
             raise InvalidPolicyError(str(file), "", "the file is not UTF-8 text") from None
         return cls.from_text(text, source=str(file))
@@ -398,7 +400,9 @@ def _check_reachable(
                 todo.append(target)
     unreachable = [stage for stage in stages if stage not in seen]
     if unreachable:
-        raise line.fail("transitions", f"stage {unreachable[0]!r} cannot be reached from {initial!r}")
+        raise line.fail(
+            "transitions", f"stage {unreachable[0]!r} cannot be reached from {initial!r}"
+        )
     for stage in stages:
         if stage == closed or _leads_to(stage, closed, transitions):
             continue

@@ -105,12 +105,9 @@ def rewrap_office(
         if not keys:
             raise KeyNotFoundError(f"office {office_code!r} has no active key to rewrap to")
         target = keys[-1]
-        record = anchor.verify(
-            target, office_code=office_code, at=dt.datetime.now(dt.UTC)
-        )
+        record = anchor.verify(target, office_code=office_code, at=dt.datetime.now(dt.UTC))
         conn.execute(
-            insert(t.rewrap_jobs)
-            .from_select(
+            insert(t.rewrap_jobs).from_select(
                 ["office_code", "to_version", "done_through", "started_at"],
                 select(
                     literal(office_code),
@@ -158,7 +155,14 @@ def rewrap_office(
                     progress(final)
                 return final
             for row in rows:
-                _rewrap_row(conn, row, office_code, private, record.key_version, public)
+                _rewrap_row(
+                    conn,
+                    row,
+                    office_code=office_code,
+                    private=private,
+                    to_version=record.key_version,
+                    public=public,
+                )
                 rewrapped += 1
             conn.execute(
                 update(job)
@@ -182,6 +186,7 @@ def rewrap_office(
 def _rewrap_row(
     conn: Connection,
     row: Row[Any],
+    *,
     office_code: str,
     private: Mapping[int, OfficeKeyPair],
     to_version: int,

@@ -47,6 +47,14 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     impl = DateTime(timezone=False)
     cache_ok = True
 
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        # MariaDB's DATETIME drops microseconds unless asked. The precision is
+        # chosen here and not with with_variant(), which would replace this
+        # decorator and hand back naive datetimes on MariaDB.
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(self.impl)
+
     def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None
@@ -61,9 +69,9 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC)
 
 
-# MariaDB's BLOB stops at 64 KiB and DATETIME drops microseconds unless asked.
+# MariaDB's BLOB stops at 64 KiB.
 Blob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
-Time = UTCDateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+Time = UTCDateTime()
 # An auto-increment big integer that SQLite accepts as its row id.
 Serial = BigInteger().with_variant(Integer(), "sqlite")
 
