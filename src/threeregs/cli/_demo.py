@@ -76,6 +76,7 @@ def demo(workdir: Path, scale: int, seed: int) -> None:
     directory = Directory.national()
     signer = AnchorSigner.generate()
     keystore = PassphraseKeyStore(workdir / "keys.trks", DEMO_PASSPHRASE, cost=14)
+    keystore.anchor_signer = signer
     with engine.begin() as conn, _progress(ctx) as progress:
         save_directory(conn, directory)
         task = progress.add_task(_("issuing office keys"), total=len(directory))
@@ -126,6 +127,15 @@ def demo(workdir: Path, scale: int, seed: int) -> None:
         _("finished in {seconds:.1f} s; database {database}").format(
             seconds=time.perf_counter() - started, database=database
         )
+    )
+    ctx.out.print(
+        _("Try the inspection side yourself (passphrase {passphrase}):").format(
+            passphrase=DEMO_PASSPHRASE
+        )
+    )
+    ctx.out.print(
+        f"  threeregs inbox list --db sqlite:///{database} --keystore {workdir / 'keys.trks'} "
+        f"--reader me {cases[0].office.code}"
     )
 
 
