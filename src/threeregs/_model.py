@@ -60,6 +60,14 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _nfc(value: object) -> object:
     if isinstance(value, str):
         return unicodedata.normalize("NFC", value)
@@ -75,6 +83,8 @@ def _text_validator(
         name = attribute.name
         if not isinstance(value, str):
             raise ValidationError(name, value, "expected text")
+        if not _encodable(value):
+            raise ValidationError(name, value, "contains a lone surrogate; it is not valid UTF-8")
         if not allow_empty and not value.strip():
             raise ValidationError(name, value, "must not be empty")
         if len(value) > max_length:
@@ -161,7 +171,10 @@ def _check_timestamp(instance: object, attribute: attrs.Attribute[Any], value: o
 def _to_utc(value: object) -> object:
     # Store UTC to microsecond precision, which is what the canonical form keeps.
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC)
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError:
+            return value  # the validator rejects it as out of range
     return value
 
 
@@ -175,8 +188,9 @@ def _instance_of(cls: type) -> Any:
     return attrs.field(validator=attrs.validators.instance_of(cls))
 
 
-def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
-    return tuple(value)
+def _to_tuple(value: Iterable[Any]) -> Any:
+    # Other values reach the validator, which names the field.
+    return tuple(value) if isinstance(value, list | tuple) else value
 
 
 @attrs.frozen
@@ -359,7 +373,9 @@ def _check_optional_id(instance: Filing, attribute: attrs.Attribute[Any], value:
 
 
 def _check_policy_version(instance: Filing, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and (not isinstance(value, str) or not 0 < len(value) <= MAX_ID):
+    if value is not None and (
+        not isinstance(value, str) or not 0 < len(value) <= MAX_ID or not _encodable(value)
+    ):
         raise ValidationError("policy_version", value, f"expected text of 1 to {MAX_ID} characters")
 
 

@@ -136,6 +136,8 @@ def _derive(data_key: bytes, envelope_id: bytes) -> tuple[bytes, bytes, bytes]:
 
 
 def _encode_office(code: str) -> bytes:
+    if not isinstance(code, str) or not code.isascii():
+        raise ValidationError("office_code", code, f"expected 1 to {OFFICE_FIELD} ASCII characters")
     raw = code.encode("ascii")
     if not 0 < len(raw) <= OFFICE_FIELD or b"\x00" in raw:
         raise ValidationError("office_code", code, f"expected 1 to {OFFICE_FIELD} ASCII characters")
@@ -303,7 +305,8 @@ def open_envelope(
     (length,) = struct.unpack(">I", body[:4])
     # The padding was authenticated with the payload, so a mismatch here means
     # the sealer was faulty, not an attacker; it is rejected all the same.
-    if length > len(body) - 4 or any(body[4 + length :]):
+    padding = len(body) - 4 - length
+    if padding < 0 or body.count(0, 4 + length) != padding:
         raise InvalidEnvelopeError
     return body[4 : 4 + length]
 

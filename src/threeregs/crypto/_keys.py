@@ -149,6 +149,12 @@ def _check_version(instance: object, attribute: attrs.Attribute[int], value: obj
         raise ValidationError(attribute.name, value, "expected a key version from 1 to 2**31 - 1")
 
 
+def _whole_seconds(value: dt.datetime) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0)
+    return value
+
+
 @attrs.frozen
 class KeyRecord:
     """The public half of one version of an office key, with its validity."""
@@ -158,8 +164,9 @@ class KeyRecord:
     key_version: int = attrs.field(validator=_check_version)
     suite: Suite = attrs.field(converter=Suite)
     public_key: bytes = attrs.field(repr=lambda b: b[:8].hex() + "...")
-    not_before: dt.datetime
-    not_after: dt.datetime
+    # The signed form keeps whole seconds, so the value does too.
+    not_before: dt.datetime = attrs.field(converter=_whole_seconds)
+    not_after: dt.datetime = attrs.field(converter=_whole_seconds)
 
     def __attrs_post_init__(self) -> None:
         if len(self.public_key) != _PUBLIC_LENGTH[self.suite]:
@@ -198,7 +205,7 @@ class KeyRecord:
                 not_before=dt.datetime.fromisoformat(body["not_before"]),
                 not_after=dt.datetime.fromisoformat(body["not_after"]),
             )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise UntrustedKeyError(f"malformed key record: {exc.__class__.__name__}") from None
         if record.to_bytes() != data:
             raise UntrustedKeyError("key record is not in canonical form")

@@ -58,6 +58,10 @@ DEFAULT_COST: Final = 17
 #: Lowest cost accepted when reading a file, so a tampered header cannot make
 #: the passphrase cheap to guess.
 MIN_COST: Final = 10
+#: Highest scrypt memory (128 * r * n bytes) and parallelism accepted when
+#: reading a file, so a damaged header cannot make opening it take gigabytes.
+MAX_MEMORY: Final = 1 << 30
+MAX_PARALLELISM: Final = 4
 
 
 @runtime_checkable
@@ -130,8 +134,8 @@ class PassphraseKeyStore(MemoryKeyStore):
         self.anchor_signer: AnchorSigner | None = None
         if not passphrase:
             raise ValidationError("passphrase", "", "must not be empty")
-        if not MIN_COST <= cost <= 22:
-            raise ValidationError("cost", cost, f"expected log2 of the scrypt cost, {MIN_COST}..22")
+        if not MIN_COST <= cost <= 20:
+            raise ValidationError("cost", cost, f"expected log2 of the scrypt cost, {MIN_COST}..20")
         self.path = Path(path)
         self._passphrase = passphrase
         self._cost = cost
@@ -220,10 +224,20 @@ def _decrypt(
             f"key store {name!r} has format version {data[4]}; this library reads {_VERSION}"
         )
     cost, r, p = data[5], data[6], data[7]
-    if not MIN_COST <= cost <= 22 or not 1 <= r <= 32 or not 1 <= p <= 16:
+    if (
+        not MIN_COST <= cost <= 22
+        or not 1 <= r <= 32
+        or not 1 <= p <= MAX_PARALLELISM
+        or 128 * r * (1 << cost) > MAX_MEMORY
+    ):
         raise CorruptKeyStoreError(f"key store {name!r} has invalid scrypt parameters")
     salt, check, nonce = data[8:24], data[24:56], data[56:68]
-    key, expected = _derive(passphrase, salt, cost, r, p)
+    try:
+        key, expected = _derive(passphrase, salt, cost, r, p)
+    except MemoryError:
+        raise CorruptKeyStoreError(
+            f"key store {name!r} asks for more scrypt memory than is available"
+        ) from None
     if not hmac.compare_digest(check, expected):
         raise WrongPassphraseError(f"wrong passphrase for key store {name!r}")
     try:
