@@ -27,7 +27,7 @@ from threeregs.crypto._keystore import PassphraseKeyStore
 from threeregs.routing._directory import Directory
 from threeregs.store._offices import load_directory, office_keys, retire_key, save_directory
 from threeregs.store._rotation import RewrapProgress, issue_key, rewrap_office
-from threeregs.store._schema import create_tables
+from threeregs.store._migrate import upgrade
 
 if TYPE_CHECKING:
     from threeregs.crypto._keys import CertifiedKey, TrustAnchor
@@ -49,11 +49,11 @@ def db() -> None:
 )
 @handle_errors
 def db_init(db_url: str, directory_csv: Path | None) -> None:
-    """Create the tables and store the office directory."""
+    """Run the shipped migrations and store the office directory."""
     ctx = obj()
     engine = open_engine(db_url, must_exist=False)
     directory = Directory.from_csv(directory_csv) if directory_csv else Directory.national()
-    create_tables(engine)
+    upgrade(engine)
     with engine.begin() as conn:
         save_directory(conn, directory)
     ctx.out.print(ctx._("stored {count} offices").format(count=len(directory)))
