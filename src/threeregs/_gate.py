@@ -236,11 +236,6 @@ class StageGate:
     def _decide(self, rows: Sequence[Any], to_stage: str) -> Decision:
         first = rows[0]._mapping
         state = _state(first)
-        rules = self.policy.line(state.business_line)
-        rules.require_stage(to_stage)
-        to_round = int(first["prior_visits"]) + 1
-        required_roles = rules.roles_that_file(state.stage)
-
         assigned: dict[str, set[str]] = {}
         filed: set[str] = set()
         for row in rows:
@@ -250,60 +245,55 @@ class StageGate:
             assigned.setdefault(mapping["person_id"], set()).add(mapping["role"])
             if mapping["filed"] is not None:
                 filed.add(mapping["person_id"])
-
-        blockers: list[Blocker] = []
-        notes: list[Note] = []
-        where = {"stage": state.stage, "round": state.round}
-        if state.closed:
-            blockers.append(Blocker(BlockerCode.CASE_CLOSED, {}))
-        if not rules.allows(state.stage, to_stage):
-            blockers.append(
-                Blocker(
-                    BlockerCode.TRANSITION_NOT_ALLOWED, {"stage": state.stage, "to_stage": to_stage}
-                )
-            )
-        limit = rules.max_rounds.get(to_stage)
-        if limit is not None and to_round > limit:
-            blockers.append(
-                Blocker(BlockerCode.ROUND_LIMIT, {"to_stage": to_stage, "limit": limit})
-            )
-
-        must_file = sorted(p for p, roles in assigned.items() if roles & required_roles)
-        if not required_roles:
-            notes.append(
-                Note(NoteCode.NO_FILING_RULE, {"stage": state.stage, "policy": self.policy.version})
-            )
-        elif not must_file:
-            blockers.append(Blocker(BlockerCode.NO_FILER_ASSIGNED, {"stage": state.stage}))
-        for person in must_file:
-            if person not in filed:
-                role = sorted(assigned[person] & required_roles)[0]
-                blockers.append(
-                    Blocker(BlockerCode.MISSING_FILING, {"person": person, "role": role, **where})
-                )
-        if must_file and all(p in filed for p in must_file):
-            notes.append(Note(NoteCode.ALL_FILED, where))
-
-        return Decision(
-            case_id=state.case_id,
-            from_stage=state.stage,
-            from_round=state.round,
-            to_stage=to_stage,
+        to_round = int(first["prior_visits"]) + 1
+        return _evaluate(
+            self.policy,
+            state,
+            to_stage,
             to_round=to_round,
-            blockers=tuple(blockers),
-            notes=tuple(notes),
-            policy_version=self.policy.version,
-            policy_hash=self.policy.content_hash,
+            assigned=assigned,
+            filed=filed,
             decided_at=self._clock(),
-            case_version=state.version,
-            inputs={
-                "business_line": state.business_line,
-                "visit": state.visit,
-                "assigned": {p: sorted(r) for p, r in sorted(assigned.items())},
-                "filed": sorted(filed),
-                "required_roles": sorted(required_roles),
-            },
         )
+
+    def replay(self, conn: Conn, decision_id: int, *, policy: Policy | None = None) -> Decision:
+        """Decide a recorded gate decision again from its recorded inputs.
+
+        With no *policy*, the gate's own policy is used; pass the policy of
+        the recorded version (its hash is on the returned decision's
+        ``inputs``) to reproduce the original, or another one to see what it
+        would have decided.
+        """
+        row = (
+            connection_of(conn)
+            .execute(select(t.decisions).where(t.decisions.c.id == decision_id))
+            .first()
+        )
+        if row is None:
+            raise UnknownCaseError(f"no gate decision with id {decision_id} is recorded")
+        inputs = json.loads(row.inputs)
+        state = CaseState(
+            case_id=row.case_id,
+            business_line=inputs["business_line"],
+            office_code=inputs.get("office_code", ""),
+            stage=row.from_stage,
+            round=row.from_round,
+            visit=inputs["visit"],
+            closed=inputs.get("closed", False),
+            version=0,
+        )
+        assigned = {person: set(roles) for person, roles in inputs["assigned"].items()}
+        decision = _evaluate(
+            policy or self.policy,
+            state,
+            row.to_stage,
+            to_round=inputs["to_round"],
+            assigned=assigned,
+            filed=set(inputs["filed"]),
+            decided_at=row.decided_at,
+        )
+        recorded = {"policy_version": row.policy_version, "policy_hash": row.policy_hash}
+        return attrs.evolve(decision, inputs={**decision.inputs, "recorded": recorded})
 
     def advance(self, conn: Conn, case_id: str, to_stage: str) -> Decision:
         """Move the case to *to_stage* if the gate allows it, in the caller's transaction.
@@ -609,6 +599,76 @@ class StageGate:
 
             self._directory = load_directory(connection_of(conn))
         return self._directory
+
+
+def _evaluate(
+    policy: Policy,
+    state: CaseState,
+    to_stage: str,
+    *,
+    to_round: int,
+    assigned: dict[str, set[str]],
+    filed: set[str],
+    decided_at: dt.datetime,
+) -> Decision:
+    """Apply *policy* to who was assigned and who filed; no database access."""
+    rules = policy.line(state.business_line)
+    rules.require_stage(to_stage)
+    required_roles = rules.roles_that_file(state.stage)
+    blockers: list[Blocker] = []
+    notes: list[Note] = []
+    where = {"stage": state.stage, "round": state.round}
+    if state.closed:
+        blockers.append(Blocker(BlockerCode.CASE_CLOSED, {}))
+    if not rules.allows(state.stage, to_stage):
+        blockers.append(
+            Blocker(
+                BlockerCode.TRANSITION_NOT_ALLOWED, {"stage": state.stage, "to_stage": to_stage}
+            )
+        )
+    limit = rules.max_rounds.get(to_stage)
+    if limit is not None and to_round > limit:
+        blockers.append(Blocker(BlockerCode.ROUND_LIMIT, {"to_stage": to_stage, "limit": limit}))
+
+    must_file = sorted(p for p, roles in assigned.items() if roles & required_roles)
+    if not required_roles:
+        notes.append(
+            Note(NoteCode.NO_FILING_RULE, {"stage": state.stage, "policy": policy.version})
+        )
+    elif not must_file:
+        blockers.append(Blocker(BlockerCode.NO_FILER_ASSIGNED, {"stage": state.stage}))
+    for person in must_file:
+        if person not in filed:
+            role = sorted(assigned[person] & required_roles)[0]
+            blockers.append(
+                Blocker(BlockerCode.MISSING_FILING, {"person": person, "role": role, **where})
+            )
+    if must_file and all(p in filed for p in must_file):
+        notes.append(Note(NoteCode.ALL_FILED, where))
+
+    return Decision(
+        case_id=state.case_id,
+        from_stage=state.stage,
+        from_round=state.round,
+        to_stage=to_stage,
+        to_round=to_round,
+        blockers=tuple(blockers),
+        notes=tuple(notes),
+        policy_version=policy.version,
+        policy_hash=policy.content_hash,
+        decided_at=decided_at,
+        case_version=state.version,
+        inputs={
+            "business_line": state.business_line,
+            "office_code": state.office_code,
+            "visit": state.visit,
+            "closed": state.closed,
+            "to_round": to_round,
+            "assigned": {p: sorted(r) for p, r in sorted(assigned.items())},
+            "filed": sorted(filed),
+            "required_roles": sorted(required_roles),
+        },
+    )
 
 
 def _state(row: Any) -> CaseState:

@@ -149,7 +149,7 @@ def _check_version(instance: object, attribute: attrs.Attribute[int], value: obj
         raise ValidationError(attribute.name, value, "expected a key version from 1 to 2**31 - 1")
 
 
-def _whole_seconds(value: dt.datetime) -> dt.datetime:
+def _whole_seconds(value: object) -> object:
     if isinstance(value, dt.datetime):
         return value.replace(microsecond=0)
     return value
