@@ -32,10 +32,18 @@ working::
     │   ├── NotOnCaseError                      the filer is not assigned to the case
     │   ├── DuplicateFilingError                the obligation is already met
     │   ├── UnknownFilingError (LookupError)
-    │   └── SchemaError                         tables missing or at another revision
+    │   ├── SchemaError                         tables missing or at another revision
+    │   └── LogError                            the tamper-evident filing log
+    │       ├── CheckpointError                 a bad checkpoint, key file or signature
+    │       ├── NotInLogError (LookupError)     the filing has not been sequenced into the log
+    │       └── LogVerificationError            verify found problems; carries the report
     ├── MatchingError                           matching/
     │   ├── ClueImportError                     carries the rejected rows
-    │   └── PluginLoadError
+    │   ├── MatchingInputError                  an opened-filings or stage-windows file
+    │   ├── PluginLoadError
+    │   ├── RuleFailedError                     a rule raised or returned invalid findings
+    │   ├── UnknownRuleError (LookupError)      the allow-list names a rule nobody provides
+    │   └── ConformanceError (AssertionError)   a rule fails the conformance kit
     └── StatsError                              stats/
         ├── StatsTablesError                    statistics tables missing from the database
         ├── InvalidSummaryError (ValueError)    a summary return file does not parse
@@ -229,6 +237,33 @@ class SchemaError(StoreError):
     """The threeregs tables are missing or at another revision."""
 
 
+class LogError(StoreError):
+    """Base class of errors from the tamper-evident filing log."""
+
+
+class CheckpointError(LogError):
+    """A checkpoint, key line or signing-key file is malformed, or a signature fails."""
+
+
+class NotInLogError(LogError, LookupError):
+    """The filing is stored but not yet sequenced into the log; run the sequencer."""
+
+
+class LogVerificationError(LogError):
+    """Verifying the log found problems, so no checkpoint was signed.
+
+    ``report`` is the :class:`threeregs.store.VerifyReport` that lists them.
+    """
+
+    def __init__(self, report: Any) -> None:
+        self.report = report
+        count = len(report.problems)
+        super().__init__(
+            f"verifying the log found {count} problem(s), so no checkpoint was signed; "
+            "run `threeregs verify` for the list"
+        )
+
+
 # --- matching ------------------------------------------------------------
 
 
@@ -241,11 +276,47 @@ class ClueImportError(MatchingError):
 
     Bad rows in a readable file do not raise; they are listed on the import
     result.
+
+    ``path`` names the file. ``rejected`` lists the rejected rows when a
+    strict import fails because of them, and is empty otherwise.
+    """
+
+    def __init__(self, message: str, *, path: str = "", rejected: Sequence[Any] = ()) -> None:
+        self.path = path
+        self.rejected = tuple(rejected)
+        super().__init__(message)
+
+
+class MatchingInputError(MatchingError):
+    """A file of opened filings or of stage windows could not be read.
+
+    The message names the file and, for a bad line, its number.
     """
 
 
 class PluginLoadError(MatchingError):
     """A matching-rule plugin could not be loaded."""
+
+
+class RuleFailedError(MatchingError):
+    """A matching rule raised an exception or returned invalid findings."""
+
+
+class UnknownRuleError(MatchingError, LookupError):
+    """The allow-list names a rule that no registered plugin provides."""
+
+
+class ConformanceError(MatchingError, AssertionError):
+    """A matching rule does not meet the contract of the conformance kit.
+
+    ``failures`` lists every check that failed, one sentence each.
+    """
+
+    def __init__(self, rule: str, failures: Sequence[str]) -> None:
+        self.rule = rule
+        self.failures = tuple(failures)
+        listed = "; ".join(self.failures)
+        super().__init__(f"rule {rule!r} fails {len(self.failures)} conformance checks: {listed}")
 
 
 # --- statistics ----------------------------------------------------------
