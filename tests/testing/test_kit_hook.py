@@ -82,10 +82,6 @@ def test_entry_point_registers_on_import() -> None:
     not entry_point_installed("hypothesis"),
     reason="threeregs is not installed, so importing hypothesis does not import it",
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="threeregs/__init__.py imports the stage gate, and with it SQLAlchemy, eagerly",
-)
 def test_importing_hypothesis_skips_sqlalchemy() -> None:
     result = run_python("-c", "import sys, hypothesis; print('sqlalchemy' in sys.modules)")
 

@@ -6,9 +6,9 @@ has threeregs installed. The registration is lazy: it imports only the value
 classes, and the strategy modules load the first time a test resolves one of
 these types.
 
-NOTE: importing this module imports the ``threeregs`` package first, which
-imports the stage gate and with it SQLAlchemy, so ``import hypothesis`` does
-too (``test_importing_hypothesis_skips_sqlalchemy`` shows it).
+Importing this module imports the ``threeregs`` package first, whose names
+load lazily, so ``import hypothesis`` imports neither SQLAlchemy nor
+cryptography (``test_importing_hypothesis_skips_sqlalchemy`` checks it).
 """
 
 from __future__ import annotations
