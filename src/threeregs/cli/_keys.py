@@ -25,9 +25,9 @@ from threeregs.cli._options import (
 from threeregs.crypto._keys import AnchorSigner, Suite
 from threeregs.crypto._keystore import PassphraseKeyStore
 from threeregs.routing._directory import Directory
+from threeregs.store._migrate import upgrade
 from threeregs.store._offices import load_directory, office_keys, retire_key, save_directory
 from threeregs.store._rotation import RewrapProgress, issue_key, rewrap_office
-from threeregs.store._migrate import upgrade
 
 if TYPE_CHECKING:
     from threeregs.crypto._keys import CertifiedKey, TrustAnchor

@@ -78,13 +78,25 @@ class Handler:
 
 @attrs.frozen
 class DemoCase:
-    """A demo case: its office, line, handlers and the stages it will pass through."""
+    """A demo case: its office, line, handlers, stages and when it starts."""
 
     case_id: str
     office: Office
     business_line: str
     handlers: tuple[Handler, ...]
     path: tuple[str, ...]
+    #: When the case is accepted; each stage then lasts a few days to weeks.
+    start: dt.datetime
+
+
+class SimulatedClock:
+    """A clock the demo moves forward by hand. This class is mutable."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
 
 
 def pick_offices(directory: Directory, count: int, rng: random.Random) -> list[Office]:
@@ -119,9 +131,18 @@ def stage_path(rules: LineRules, rng: random.Random) -> tuple[str, ...]:
 
 
 def make_cases(
-    directory: Directory, lines: dict[str, LineRules], count: int, rng: random.Random
+    directory: Directory,
+    lines: dict[str, LineRules],
+    count: int,
+    rng: random.Random,
+    *,
+    first: dt.datetime,
+    last: dt.datetime,
 ) -> list[DemoCase]:
-    """Build *count* demo cases with one to three handlers each."""
+    """Build *count* demo cases with one to three handlers each.
+
+    Each case starts at a random time between *first* and *last*.
+    """
     cases = []
     names = list(BUSINESS_LINES)
     for index, office in enumerate(pick_offices(directory, count, rng)):
@@ -144,6 +165,7 @@ def make_cases(
                 business_line=line,
                 handlers=tuple(handlers),
                 path=stage_path(lines[line], rng),
+                start=first + (last - first) * rng.random(),
             )
         )
     return cases
