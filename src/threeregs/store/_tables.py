@@ -227,3 +227,69 @@ rewrap_jobs = Table(
     Column("finished_at", Time, nullable=True),
     PrimaryKeyConstraint("office_code", "to_version"),
 )
+
+# --- the tamper-evident filing log (docs/tamper-evidence.md) ---------------
+
+#: Perfect subtrees of this height and above are kept in ``threeregs_log_nodes``,
+#: so an inclusion proof reads at most about 2 * 2**LOG_NODE_LEVEL leaf hashes.
+LOG_NODE_LEVEL = 8
+
+log_head = Table(
+    "threeregs_log_head",
+    metadata,
+    # One row only; sequencers lock it so that they cannot interleave.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    # Random id of this log, named in every checkpoint.
+    Column("log_id", String(32), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    # The perfect subtree hashes on the right edge of the tree, largest first.
+    Column("frontier", Blob, nullable=False),
+    # Envelopes with seq <= floor_seq are all in the log; the sequencer scans above it.
+    Column("floor_seq", BigInteger, nullable=False),
+    # The floor moves to candidate_seq once the grace period after candidate_at is over.
+    Column("candidate_seq", BigInteger, nullable=True),
+    Column("candidate_at", Time, nullable=True),
+    # Start of the last sequencer run that appended every envelope it could see.
+    Column("drained_at", Time, nullable=True),
+    Column("updated_at", Time, nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
+log_entries = Table(
+    "threeregs_log",
+    metadata,
+    # Serial makes the index SQLite's row id, so reading the log in order is a table scan.
+    Column("log_index", Serial, primary_key=True, autoincrement=False),
+    Column("filing_id", String(32), nullable=False),
+    # The envelope row's seq when it was sequenced: where to find it, not part of the leaf.
+    Column("seq", BigInteger, nullable=False),
+    # The leaf data (threeregs.store.LogLeaf) and its RFC 9162 leaf hash.
+    Column("leaf", LargeBinary(128), nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Column("appended_at", Time, nullable=False),
+    UniqueConstraint("filing_id"),
+    Index("ix_threeregs_log_seq", "seq"),
+)
+
+log_nodes = Table(
+    "threeregs_log_nodes",
+    metadata,
+    # The perfect subtree of leaves [node_index * 2**level, (node_index + 1) * 2**level).
+    Column("level", Integer, nullable=False),
+    Column("node_index", BigInteger, nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    PrimaryKeyConstraint("level", "node_index"),
+)
+
+checkpoints = Table(
+    "threeregs_checkpoints",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("office_code", String(CODE), nullable=False),
+    Column("signed_at", Time, nullable=False),
+    # The signed checkpoint text; the columns above are copies for queries.
+    Column("checkpoint", Text, nullable=False),
+    Index("ix_threeregs_checkpoints_size", "tree_size"),
+)
