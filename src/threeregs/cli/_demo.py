@@ -180,7 +180,10 @@ def demo(workdir: Path, scale: int, seed: int) -> None:
     ctx.out.rule(_("6. Clues and under-reporting"))
     _show_matching(ctx, engine, keystore, gate, directory, tally, rng)
 
-    ctx.out.rule(_("7. Statistics"))
+    ctx.out.rule(_("7. Tamper-evident log"))
+    _show_log(ctx, engine, cases[0].office.code)
+
+    ctx.out.rule(_("8. Statistics"))
     _show_statistics(ctx, engine, keystore, directory, workdir)
 
     ctx.out.rule(_("Done"))
@@ -558,6 +561,60 @@ def _show_matching(
             caught=caught, hidden=len(tally.hidden), false=false
         )
     )
+
+
+def _show_log(ctx: Context, engine: Engine, office_code: str) -> None:
+    """Sequence every filing into the log, sign a checkpoint, then catch a deleted row."""
+    from threeregs.store import (  # noqa: PLC0415 - keeps the demo's imports in one place
+        CheckpointSigner,
+        create_checkpoint,
+        sequence,
+        verify,
+    )
+
+    _ = ctx._
+    with engine.begin() as conn:
+        appended = sequence(conn, grace=dt.timedelta(0))
+    signer = CheckpointSigner.generate(office_code)
+    with engine.begin() as conn:
+        checkpoint = create_checkpoint(
+            conn, signer, verify_keys=(signer.public_key,), grace=dt.timedelta(0)
+        )
+    ctx.out.print(
+        _(
+            "{count} filings appended to the log; checkpoint of size {size} signed by {office}"
+        ).format(count=appended, size=checkpoint.tree_size, office=office_code)
+    )
+    with engine.begin() as conn:
+        report = verify(
+            conn, trusted=checkpoint, verify_keys=(signer.public_key,), grace=dt.timedelta(0)
+        )
+    ctx.out.print(
+        ("[green]" if report.ok else "[red]")
+        + _("verify: {size} entries, {problems} problems").format(
+            size=report.tree_size, problems=len(report.problems)
+        )
+        + "[/]"
+    )
+    # A database administrator deletes one filing; verify names it. The
+    # deletion is rolled back afterwards so the demo database stays whole.
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        victim = conn.execute(
+            sa.select(t.envelopes.c.filing_id).order_by(t.envelopes.c.seq).limit(1).offset(7)
+        ).scalar_one()
+        conn.execute(sa.delete(t.envelopes).where(t.envelopes.c.filing_id == victim))
+        tampered = verify(
+            conn, trusted=checkpoint, verify_keys=(signer.public_key,), grace=dt.timedelta(0)
+        )
+        transaction.rollback()
+    ctx.out.print(
+        _("after deleting filing {filing} directly in the database, verify reports:").format(
+            filing=victim
+        )
+    )
+    for problem in tampered.problems[:3]:
+        ctx.out.print(f"  • {problem.message(ctx.locale)}")
 
 
 def _traditional(name: str) -> str:
