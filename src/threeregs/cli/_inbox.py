@@ -14,6 +14,18 @@ from threeregs.cli._app import handle_errors, main, obj
 from threeregs.cli._options import database_option, keystore_options, open_engine, open_keystore
 
 _READER_HELP = "Who is reading, for the access log (an inspector's staff id)."
+N_ = _i18n.N_
+_KINDS = {
+    "stage": N_("stage filing"),
+    "monthly": N_("monthly return"),
+    "anytime": N_("anytime record"),
+}
+_OUTCOMES = {
+    Outcome.OPENED: N_("opened"),
+    Outcome.DECOY: N_("decoy"),
+    Outcome.FAILED: N_("failed"),
+    Outcome.MISSING_KEY: N_("key missing"),
+}
 
 
 @main.group()
@@ -53,10 +65,10 @@ def inbox_list(
             table.add_row(
                 item.filing_id,
                 item.received_at.strftime("%Y-%m-%d %H:%M"),
-                _(filing.kind) if filing else "",
+                _(_KINDS[filing.kind]) if filing else "",
                 filing.filer.person_id if filing else "",
                 str(len(filing.records)) if filing else "",
-                _(item.outcome.value),
+                _(_OUTCOMES[item.outcome]),
             )
     ctx.out.print(table)
     summary = box.summary
@@ -95,13 +107,15 @@ def inbox_open(
     with engine.begin() as conn:
         item = Inbox(office, store, reader=reader).open(conn, filing_id)
     if item.filing is None:
-        ctx.out.print(_(item.outcome.value))
+        ctx.out.print(_(_OUTCOMES[item.outcome]))
         raise SystemExit(1 if item.outcome is not Outcome.DECOY else 0)
     filing = item.filing
     ctx.out.print(_("filing {id}").format(id=filing.filing_id))
     ctx.out.print(
         _("filer {person} ({office}), {kind}").format(
-            person=filing.filer.person_id, office=filing.filer.office_code, kind=_(filing.kind)
+            person=filing.filer.person_id,
+            office=filing.filer.office_code,
+            kind=_(_KINDS[filing.kind]),
         )
     )
     if filing.is_zero:
