@@ -11,12 +11,24 @@ instead of letting a case slip past a missing filing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
-from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from threeregs import _canonical
@@ -228,7 +240,8 @@ class StageGate:
         Raises :class:`UnknownCaseError` and
         :class:`~threeregs.UnknownStageError` for bad input.
         """
-        rows = connection_of(conn).execute(_check_statement(case_id, to_stage)).all()
+        parameters = {"case_id": case_id, "to_stage": to_stage}
+        rows = connection_of(conn).execute(_check_statement(), parameters).all()
         if not rows:
             raise UnknownCaseError(f"case {case_id!r} is not open with the gate; call open_case")
         return self._decide(rows, to_stage)
@@ -299,13 +312,13 @@ class StageGate:
         """Move the case to *to_stage* if the gate allows it, in the caller's transaction.
 
         Records the decision either way. Raises :class:`GateBlockedError`
-        (or its subclasses :class:`ForbiddenTransitionError` and
-        :class:`CaseClosedError`) carrying the decision, and
+        (or its subclass :class:`ForbiddenTransitionError`) carrying the
+        decision, :class:`CaseClosedError` for a closed case, and
         :class:`StaleCaseError` when a concurrent change to the case won.
         """
         db = connection_of(conn)
         decision = self.check(db, case_id, to_stage)
-        db.execute(insert(t.decisions).values(_decision_row(decision)))
+        db.execute(insert(t.decisions), _decision_row(decision))
         codes = {b.code for b in decision.blockers}
         if BlockerCode.CASE_CLOSED in codes:
             raise CaseClosedError(f"case {case_id!r} is closed; it cannot move to {to_stage!r}")
@@ -317,28 +330,29 @@ class StageGate:
         rules = self.policy.line(decision.inputs["business_line"])
         terminal = not rules.transitions.get(to_stage)
         result = db.execute(
-            update(t.cases)
-            .where(t.cases.c.case_id == case_id, t.cases.c.version == decision.case_version)
-            .values(
-                stage=to_stage,
-                round=decision.to_round,
-                visit=decision.inputs["visit"] + 1,
-                version=t.cases.c.version + 1,
-                closed=terminal,
-            )
+            _move_statement(),
+            {
+                "case_id_": case_id,
+                "version_": decision.case_version,
+                "stage_": to_stage,
+                "round_": decision.to_round,
+                "visit_": decision.inputs["visit"] + 1,
+                "closed_": terminal,
+            },
         )
         if result.rowcount != 1:
             raise StaleCaseError(
                 f"case {case_id!r} changed while the gate was checking it; roll back and retry"
             )
         db.execute(
-            insert(t.visits).values(
-                case_id=case_id,
-                visit=decision.inputs["visit"] + 1,
-                stage=to_stage,
-                round=decision.to_round,
-                entered_at=decision.decided_at,
-            )
+            insert(t.visits),
+            {
+                "case_id": case_id,
+                "visit": decision.inputs["visit"] + 1,
+                "stage": to_stage,
+                "round": decision.to_round,
+                "entered_at": decision.decided_at,
+            },
         )
         logger.info(
             "case %s moved from %s to %s (round %d)",
@@ -426,7 +440,7 @@ class StageGate:
                 None if office is None else keys[office.code].record.key_version
             )
         try:
-            db.execute(insert(t.envelopes).values(row))
+            db.execute(insert(t.envelopes), row)
         except IntegrityError:
             raise DuplicateFilingError(
                 f"filing {filing.filing_id} was stored by a concurrent transaction; "
@@ -439,12 +453,7 @@ class StageGate:
         self, db: Connection, codes: list[str], filing_id: str
     ) -> tuple[dict[str, CertifiedKey], tuple[str, dt.datetime] | None]:
         """Read the newest active key of each office, and any stored copy of the filing."""
-        k, e = t.office_keys, t.envelopes
-        rows = db.execute(
-            select(k.c.office_code, k.c.key_version, k.c.certificate, e.c.digest, e.c.received_at)
-            .select_from(k.outerjoin(e, e.c.filing_id == filing_id))
-            .where(k.c.office_code.in_(codes), k.c.retired_at.is_(None))
-        ).all()
+        rows = db.execute(_keys_statement(), {"codes": codes, "filing_id": filing_id}).all()
         newest: dict[str, tuple[int, bytes]] = {}
         stored = None
         for row in rows:
@@ -452,23 +461,20 @@ class StageGate:
                 stored = (row.digest, row.received_at)
             if row.office_code not in newest or row.key_version > newest[row.office_code][0]:
                 newest[row.office_code] = (row.key_version, row.certificate)
-        keys = {code: CertifiedKey.from_bytes(cert) for code, (_, cert) in newest.items()}
+        keys = {code: _parse_certificate(cert) for code, (_, cert) in newest.items()}
         return keys, stored
 
     def _claim_stage(self, db: Connection, filing: Filing, obligation: StageObligation) -> None:
         """Record that the filer met the stage obligation, or raise why not."""
-        c, a, s = t.cases, t.assignments, t.stage_filings
+        statements = _stage_statements()
         person = filing.filer.person_id
-        bumped = db.execute(
-            update(c)
-            .where(
-                c.c.case_id == obligation.case_id,
-                c.c.stage == obligation.stage,
-                c.c.round == obligation.round,
-                c.c.closed.is_(False),
-            )
-            .values(version=c.c.version + 1)
-        )
+        parameters = {
+            "case_id_": obligation.case_id,
+            "stage_": obligation.stage,
+            "round_": obligation.round,
+            "person_": person,
+        }
+        bumped = db.execute(statements.bump, parameters)
         if bumped.rowcount != 1:
             state = self.case(db, obligation.case_id)
             if state.closed:
@@ -478,22 +484,9 @@ class StageGate:
                 f"not {obligation.stage!r} round {obligation.round}; file for the current stage"
             )
 
-        on_case = exists().where(
-            a.c.case_id == c.c.case_id,
-            a.c.person_id == person,
-            a.c.from_visit <= c.c.visit,
-            or_(a.c.to_visit.is_(None), a.c.to_visit >= c.c.visit),
-        )
-        already = exists().where(
-            s.c.case_id == c.c.case_id, s.c.visit == c.c.visit, s.c.person_id == person
-        )
         if filing.supersedes is not None:
             found = db.execute(
-                select(
-                    on_case.label("on_case"),
-                    already.label("already"),
-                    exists().where(t.envelopes.c.filing_id == filing.supersedes).label("earlier"),
-                ).where(c.c.case_id == obligation.case_id)
+                statements.amendment, {**parameters, "supersedes_": filing.supersedes}
             ).one()
             self._check_amendment(
                 filing,
@@ -503,27 +496,10 @@ class StageGate:
             )
             return
 
-        claimed = db.execute(
-            insert(s)
-            .from_select(
-                ["case_id", "visit", "person_id", "stage", "round", "filed_at"],
-                select(
-                    c.c.case_id,
-                    c.c.visit,
-                    literal(person),
-                    c.c.stage,
-                    c.c.round,
-                    literal(self._clock(), t.Time),
-                ).where(c.c.case_id == obligation.case_id, on_case, ~already),
-            )
-            # psycopg reports no row count for an INSERT unless SQLAlchemy is told to keep it.
-            .execution_options(preserve_rowcount=True)
-        )
+        claimed = db.execute(statements.claim, {**parameters, "filed_at_": self._clock()})
         if claimed.rowcount == 1:
             return
-        assignment = db.execute(
-            select(on_case.label("on_case")).where(c.c.case_id == obligation.case_id)
-        ).one()
+        assignment = db.execute(statements.on_case, parameters).one()
         if not assignment.on_case:
             raise NotOnCaseError(
                 f"person {person!r} is not assigned to case {obligation.case_id!r} for stage "
@@ -554,15 +530,12 @@ class StageGate:
     def _claim_month(
         self, db: Connection, filing: Filing, obligation: MonthlyObligation, now: dt.datetime
     ) -> None:
-        m = t.monthly_returns
+        statements = _month_statements()
         person = filing.filer.person_id
-        already = exists().where(m.c.person_id == person, m.c.month == obligation.month)
+        parameters = {"person_": person, "month_": obligation.month}
         if filing.supersedes is not None:
             found = db.execute(
-                select(
-                    already.label("already"),
-                    exists().where(t.envelopes.c.filing_id == filing.supersedes).label("earlier"),
-                )
+                statements.amendment, {**parameters, "supersedes_": filing.supersedes}
             ).one()
             self._check_amendment(
                 filing, on_case=True, already=bool(found.already), earlier=bool(found.earlier)
@@ -570,17 +543,8 @@ class StageGate:
             return
         try:
             claimed = db.execute(
-                insert(m)
-                .from_select(
-                    ["person_id", "month", "office_code", "filed_at"],
-                    select(
-                        literal(person),
-                        literal(obligation.month),
-                        literal(filing.filer.office_code),
-                        literal(now, t.Time),
-                    ).where(~already),
-                )
-                .execution_options(preserve_rowcount=True)
+                statements.claim,
+                {**parameters, "office_code_": filing.filer.office_code, "filed_at_": now},
             )
         except IntegrityError:
             claimed = None
@@ -684,18 +648,21 @@ def _state(row: Any) -> CaseState:
     )
 
 
-def _check_statement(case_id: str, to_stage: str) -> Any:
-    """Build the one statement behind :meth:`StageGate.check`.
+@functools.cache
+def _check_statement() -> Any:
+    """Build the one statement behind :meth:`StageGate.check`, once.
 
-    One row per person on the case during the current visit (or one row of
-    NULLs), each with the case columns, whether they filed, and how often the
-    case has been in *to_stage* before.
+    Its parameters are ``case_id`` and ``to_stage``. It returns one row per
+    person on the case during the current visit (or one row of NULLs), each
+    with the case columns, whether they filed, and how often the case has
+    been in ``to_stage`` before. Building the statement on every call took
+    most of the time of a check.
     """
     c, a, s, v = t.cases, t.assignments, t.stage_filings, t.visits
     prior = (
         select(func.count())
         .select_from(v)
-        .where(v.c.case_id == c.c.case_id, v.c.stage == to_stage)
+        .where(v.c.case_id == c.c.case_id, v.c.stage == bindparam("to_stage"))
         .scalar_subquery()
     )
     return (
@@ -730,7 +697,143 @@ def _check_statement(case_id: str, to_stage: str) -> Any:
                 ),
             )
         )
-        .where(c.c.case_id == case_id)
+        .where(c.c.case_id == bindparam("case_id"))
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_certificate(certificate: bytes) -> CertifiedKey:
+    """Parse a stored certificate, remembering the result: every filing reads four of them."""
+    return CertifiedKey.from_bytes(certificate)
+
+
+class _ClaimStatements(NamedTuple):
+    """Statements behind claiming an obligation, built once with parameters ending in ``_``."""
+
+    bump: Any
+    claim: Any
+    amendment: Any
+    on_case: Any
+
+
+@functools.cache
+def _stage_statements() -> _ClaimStatements:
+    """Build the statements behind a stage filing.
+
+    Parameters: ``case_id_``, ``stage_``, ``round_`` and ``person_``, plus
+    ``filed_at_`` for the claim and ``supersedes_`` for an amendment.
+    """
+    c, a, s = t.cases, t.assignments, t.stage_filings
+    case_id: Any = bindparam("case_id_")
+    person = bindparam("person_", type_=String)
+    on_case = exists().where(
+        a.c.case_id == c.c.case_id,
+        a.c.person_id == person,
+        a.c.from_visit <= c.c.visit,
+        or_(a.c.to_visit.is_(None), a.c.to_visit >= c.c.visit),
+    )
+    already = exists().where(
+        s.c.case_id == c.c.case_id, s.c.visit == c.c.visit, s.c.person_id == person
+    )
+    earlier = exists().where(t.envelopes.c.filing_id == bindparam("supersedes_"))
+    bump = (
+        update(c)
+        .where(
+            c.c.case_id == case_id,
+            c.c.stage == bindparam("stage_"),
+            c.c.round == bindparam("round_"),
+            c.c.closed.is_(False),
+        )
+        .values(version=c.c.version + 1)
+    )
+    claim = (
+        insert(s)
+        .from_select(
+            ["case_id", "visit", "person_id", "stage", "round", "filed_at"],
+            select(
+                c.c.case_id,
+                c.c.visit,
+                person,
+                c.c.stage,
+                c.c.round,
+                bindparam("filed_at_", type_=t.Time),
+            ).where(c.c.case_id == case_id, on_case, ~already),
+        )
+        # psycopg reports no row count for an INSERT unless SQLAlchemy is told to keep it.
+        .execution_options(preserve_rowcount=True)
+    )
+    return _ClaimStatements(
+        bump=bump,
+        claim=claim,
+        amendment=select(
+            on_case.label("on_case"), already.label("already"), earlier.label("earlier")
+        ).where(c.c.case_id == case_id),
+        on_case=select(on_case.label("on_case")).where(c.c.case_id == case_id),
+    )
+
+
+@functools.cache
+def _month_statements() -> _ClaimStatements:
+    """Build the statements behind a monthly return.
+
+    Parameters: ``person_`` and ``month_``, plus ``office_code_`` and
+    ``filed_at_`` for the claim and ``supersedes_`` for an amendment.
+    """
+    m = t.monthly_returns
+    person, month = bindparam("person_", type_=String), bindparam("month_", type_=String)
+    already = exists().where(m.c.person_id == person, m.c.month == month)
+    earlier = exists().where(t.envelopes.c.filing_id == bindparam("supersedes_"))
+    claim = (
+        insert(m)
+        .from_select(
+            ["person_id", "month", "office_code", "filed_at"],
+            select(
+                person,
+                month,
+                bindparam("office_code_", type_=String),
+                bindparam("filed_at_", type_=t.Time),
+            ).where(~already),
+        )
+        .execution_options(preserve_rowcount=True)
+    )
+    return _ClaimStatements(
+        bump=None,
+        claim=claim,
+        amendment=select(already.label("already"), earlier.label("earlier")),
+        on_case=None,
+    )
+
+
+@functools.cache
+def _move_statement() -> Any:
+    """Build the UPDATE that moves a case if its version is still the one checked, once.
+
+    Building statements once keeps SQLAlchemy's per-call work small; the
+    parameter names end in ``_`` because SQLAlchemy keeps the column names
+    for the SET clause.
+    """
+    c = t.cases
+    return (
+        update(c)
+        .where(c.c.case_id == bindparam("case_id_"), c.c.version == bindparam("version_"))
+        .values(
+            stage=bindparam("stage_"),
+            round=bindparam("round_"),
+            visit=bindparam("visit_"),
+            version=c.c.version + 1,
+            closed=bindparam("closed_"),
+        )
+    )
+
+
+@functools.cache
+def _keys_statement() -> Any:
+    """Build the SELECT of the active keys of offices ``codes`` and filing ``filing_id``, once."""
+    k, e = t.office_keys, t.envelopes
+    return (
+        select(k.c.office_code, k.c.key_version, k.c.certificate, e.c.digest, e.c.received_at)
+        .select_from(k.outerjoin(e, e.c.filing_id == bindparam("filing_id")))
+        .where(k.c.office_code.in_(bindparam("codes", expanding=True)), k.c.retired_at.is_(None))
     )
 
 

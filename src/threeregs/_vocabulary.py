@@ -119,6 +119,4 @@ BUCKETS_BY_CONDUCT: dict[Conduct, frozenset[Bucket]] = {
     conduct: frozenset({Bucket.IMPROPER_INTERFERENCE}) for conduct in Conduct
 }
 BUCKETS_BY_CONDUCT[Conduct.INQUIRY] = frozenset({Bucket.ROUTINE_INQUIRY})
-BUCKETS_BY_CONDUCT[Conduct.CONTACT] = frozenset(
-    {Bucket.ROUTINE_INQUIRY, Bucket.OFF_HOURS_CONTACT}
-)
+BUCKETS_BY_CONDUCT[Conduct.CONTACT] = frozenset({Bucket.ROUTINE_INQUIRY, Bucket.OFF_HOURS_CONTACT})
