@@ -86,10 +86,18 @@ def format_time(value: dt.datetime) -> str:
 
 def parse_time(field: str, value: object) -> dt.datetime:
     """Parse a canonical timestamp, raising :class:`CanonicalFormError`."""
-    if not isinstance(value, str) or len(value) != 27:
+    if (
+        not isinstance(value, str)
+        or len(value) != 27
+        or value[10] != "T"
+        or value[19] != "."
+        or value[26] != "Z"
+    ):
         raise CanonicalFormError(field, value, "expected YYYY-MM-DDTHH:MM:SS.ffffffZ")
     try:
-        return dt.datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=dt.UTC)
+        # fromisoformat is many times faster than strptime; the checks above
+        # and the canonical re-serialisation in loads() keep the layout strict.
+        return dt.datetime.fromisoformat(value[:26]).replace(tzinfo=dt.UTC)
     except ValueError:
         raise CanonicalFormError(field, value, "expected YYYY-MM-DDTHH:MM:SS.ffffffZ") from None
 

@@ -189,7 +189,7 @@ class Inbox:
         if slot.key_version not in self._keys:
             return Outcome.MISSING_KEY, None, slot.key_version
         try:
-            payload = open_envelope(data, self.office_code, self._keys)
+            payload = open_envelope(data, self.office_code, self._keys, header=header)
         except InvalidEnvelopeError:
             return Outcome.FAILED, None, None
         if payload is NOT_ADDRESSED or not isinstance(payload, bytes):

@@ -278,16 +278,22 @@ def _open_slot(data: bytes, header: EnvelopeHeader, slot: SlotHeader, key: Offic
 
 
 def open_envelope(
-    data: bytes, office_code: str, keys: Mapping[int, OfficeKeyPair]
+    data: bytes,
+    office_code: str,
+    keys: Mapping[int, OfficeKeyPair],
+    *,
+    header: EnvelopeHeader | None = None,
 ) -> bytes | _NotAddressed:
     """Open the envelope with *office_code*'s keys (by key version).
 
     Returns the payload, or :data:`NOT_ADDRESSED` when the office's slot is a
     decoy. Raises :class:`InvalidEnvelopeError`, with no detail, when the
     envelope has no slot for the office, the key version is not in *keys*, or
-    any byte the office can check was changed.
+    any byte the office can check was changed. *header* is the result of
+    :func:`parse_header` on the same bytes, when the caller has it already.
     """
-    header = parse_header(data)
+    if header is None:
+        header = parse_header(data)
     slot = header.slot_for(office_code)
     if slot is None or slot.key_version not in keys:
         raise InvalidEnvelopeError
