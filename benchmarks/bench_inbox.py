@@ -12,8 +12,8 @@ AES-GCM decryption of the payload each, on bytes already in memory.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import datetime as dt
+import hashlib
 import os
 import platform
 import resource
