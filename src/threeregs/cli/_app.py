@@ -17,6 +17,7 @@ from threeregs._errors import (
     KeyStoreError,
     ThreeregsError,
     UntrustedKeyError,
+    ValidationError,
     WrongPassphraseError,
 )
 
@@ -60,7 +61,10 @@ class Context:
 @click.pass_context
 def main(ctx: click.Context, lang: str | None, quiet: bool, verbose: int) -> None:
     """threeregs: Three Provisions reporting, stage gates and inspection tools."""
-    locale = _i18n.normalise_locale(lang)
+    try:
+        locale = _i18n.normalise_locale(lang)
+    except ValidationError as exc:
+        _fail_text(f"{exc}; set it to zh_CN or en, or unset it", EXIT_USAGE)
     ctx.obj = Context(locale, quiet=quiet)
     if verbose:
         logging.basicConfig(
@@ -86,6 +90,8 @@ def handle_errors(func: F) -> F:
             _fail(exc, EXIT_KEYS)
         except ThreeregsError as exc:
             _fail(exc, EXIT_INPUT)
+        except OSError as exc:
+            _fail_text(f"{exc.filename}: {exc.strerror}", EXIT_INPUT)
         except SQLAlchemyError as exc:
             _fail_text(
                 _i18n.gettext("database error: {error}", _locale()).format(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from threeregs import _canonical, _i18n
 from threeregs._inbox import Inbox, Outcome
 from threeregs.cli._app import handle_errors, main, obj
 from threeregs.cli._options import database_option, keystore_options, open_engine, open_keystore
+from threeregs.store._offices import load_directory
 
 _READER_HELP = "Who is reading, for the access log (an inspector's staff id)."
 N_ = _i18n.N_
@@ -58,6 +60,7 @@ def inbox_list(
         table.add_column(heading)
     box = Inbox(office, store, reader=reader)
     with engine.begin() as conn:
+        load_directory(conn).get(office)
         for item in box.open_all(conn):
             if item.outcome is Outcome.DECOY and not show_all:
                 continue
@@ -105,6 +108,7 @@ def inbox_open(
     store = open_keystore(keystore_path, passphrase)
     engine = open_engine(db_url)
     with engine.begin() as conn:
+        load_directory(conn).get(office)
         item = Inbox(office, store, reader=reader).open(conn, filing_id)
     if item.filing is None:
         ctx.out.print(_(_OUTCOMES[item.outcome]))
@@ -155,14 +159,18 @@ def inbox_export(
     store = open_keystore(keystore_path, passphrase)
     engine = open_engine(db_url)
     box = Inbox(office, store, reader=reader)
-    with engine.begin() as conn, output.open("w", encoding="utf-8") as handle:
+    with engine.begin() as conn:
+        load_directory(conn).get(office)
+    # The file holds plaintext, so it is created readable by its owner only.
+    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with engine.begin() as conn, os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         for item in box.open_all(conn):
             if item.filing is None:
                 continue
             line = _canonical.filing_to_dict(item.filing)
             line["received_at"] = _canonical.format_time(item.received_at)
             handle.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
-    output.chmod(0o600)
     ctx.out.print(
         ctx._("exported {count} filings to {path}").format(count=box.summary.opened, path=output)
     )

@@ -226,6 +226,7 @@ def keys_export(db_url: str, key_version: int | None, office: str) -> None:
     """Print the certified key record of OFFICE in hex."""
     engine = open_engine(db_url)
     with engine.connect() as conn:
+        load_directory(conn).get(office)
         rows = office_keys(conn, office)
     chosen = [c for c, _ in rows if key_version is None or c.record.key_version == key_version]
     if not chosen:

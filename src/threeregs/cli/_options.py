@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import sqlalchemy as sa
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from threeregs._errors import SchemaError, ValidationError
 from threeregs.crypto._keys import TrustAnchor
@@ -66,21 +66,31 @@ def anchor_option(func: F) -> F:
     )(func)
 
 
-def open_engine(url: str, *, must_exist: bool = True) -> Engine:
+def open_engine(
+    url: str,
+    *,
+    must_exist: bool = True,
+    option: str = "--db",
+    create_hint: str = "create it with `threeregs db init`",
+) -> Engine:
     """Create an engine for *url*, refusing an SQLite file that does not exist."""
     try:
         parsed = sa.engine.make_url(url)
     except ArgumentError:
         raise ValidationError(
-            "--db", url, "not a SQLAlchemy URL; write it like sqlite:///path/to/file.sqlite3"
+            option, url, "not a SQLAlchemy URL; write it like sqlite:///path/to/file.sqlite3"
         ) from None
     if parsed.get_backend_name() == "sqlite" and must_exist:
         database = parsed.database or ""
         if database in ("", ":memory:") or not Path(database).is_file():
-            raise SchemaError(
-                f"database file {database!r} not found; create it with `threeregs db init`"
-            )
-    return use_immediate_transactions(sa.create_engine(url))
+            raise SchemaError(f"database file {database!r} not found; {create_hint}")
+    try:
+        engine = sa.create_engine(url)
+    except NoSuchModuleError:
+        raise ValidationError(
+            option, url, f"unknown database dialect {parsed.drivername!r}"
+        ) from None
+    return use_immediate_transactions(engine)
 
 
 def read_anchor(text: str) -> TrustAnchor:

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from threeregs._errors import ValidationError
 from threeregs.cli._app import handle_errors, main, obj
+from threeregs.cli._options import open_engine
 from threeregs.routing._directory import Directory
 from threeregs.stats._chart import quarterly_trend_chart
 from threeregs.stats._output import to_csv, to_json, to_rich
@@ -146,7 +147,11 @@ def stats_command(
     # A year more is read than shown, so that the first periods shown have a
     # year-on-year change.
     read_from = None if start is None else _year_before(start)
-    engine = sa.create_engine(stats_db)
+    engine = open_engine(
+        stats_db,
+        option="--stats-db",
+        create_hint="create the tables with threeregs.stats.create_stats_tables",
+    )
     try:
         with engine.connect() as conn:
             if Period(period) is Period.SPAN:
