@@ -55,7 +55,7 @@ from threeregs._model import (
     Receipt,
     StageObligation,
 )
-from threeregs.crypto._envelope import content_digest
+from threeregs.crypto._envelope import content_digest, seal_envelope
 from threeregs.crypto._keys import CertifiedKey
 from threeregs.crypto._sealer import Sealer
 from threeregs.policy._policy import default_policy
@@ -414,17 +414,19 @@ class StageGate:
                 f"office {missing[0]!r} has no active key; issue one with `threeregs keys issue`"
             )
 
+        # Check every office key before anything is written, so that an
+        # untrusted or expired key leaves no obligation claimed without an
+        # envelope, even in a host that commits after catching the error.
+        targets = self._sealer.targets(
+            [(o.code, keys[o.code]) for o in chain], route.recipients, at=now
+        )
         if isinstance(filing.obligation, StageObligation):
             self._claim_stage(db, filing, filing.obligation)
         elif isinstance(filing.obligation, MonthlyObligation):
             self._claim_month(db, filing, filing.obligation, now)
 
-        envelope = self._sealer.seal(
-            _canonical.dumps(filing),
-            [(o.code, keys[o.code]) for o in chain],
-            route.recipients,
-            envelope_id=bytes.fromhex(filing.filing_id),
-            at=now,
+        envelope = seal_envelope(
+            _canonical.dumps(filing), targets, envelope_id=bytes.fromhex(filing.filing_id)
         )
         digest = content_digest(envelope)
         row: dict[str, Any] = {

@@ -181,21 +181,25 @@ class TomlPolicy:
                 (inspection, self.own_office_inspection, "own_office_inspection"),
                 (leader, self.own_office_leader, "own_office_leader"),
             ):
-                if flag and action == "require":
+                if flag and action == "require" and len(chain) == 1:
+                    # The supreme office has no higher office to report to.
+                    notices.append(f"direct_report_impossible:{code}")
+                elif flag and action == "require":
                     raise InvalidRouteError(
                         f"a record names {_REASONS[code]}, so this filing must be a direct "
-                        "report: set direct_to to the municipal, provincial or supreme level"
+                        "report: set direct_to to the level of a higher office in the chain"
                     )
-                if flag and action == "suggest":
+                elif flag and action == "suggest" and len(chain) > 1:
                     notices.append(f"direct_report_suggested:{code}")
             return Route(frozenset({own.code}), tuple(notices))
 
-        for office in chain:
+        # A direct report goes to a higher office, never back to the own one.
+        for office in chain[1:]:
             if office.level == filing.direct_to:
                 return Route(frozenset({office.code}), tuple(notices))
         levels = ", ".join(o.level.name.lower() for o in chain[1:]) or "none"
         raise InvalidRouteError(
-            f"no {filing.direct_to.name.lower()} office in the chain of office {own.code!r}; "
+            f"no {filing.direct_to.name.lower()} office above office {own.code!r}; "
             f"a direct report can go to: {levels}"
         )
 

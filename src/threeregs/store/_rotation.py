@@ -169,6 +169,7 @@ def rewrap_office(
                 .where(job.c.office_code == office_code, job.c.to_version == record.key_version)
                 .values(done_through=rows[-1].seq)
             )
+            step = None
             if progress:
                 left = conn.execute(
                     select(func.count()).where(
@@ -176,11 +177,13 @@ def rewrap_office(
                         _pending(office_code, record.key_version),
                     )
                 ).scalar_one()
-                progress(
-                    RewrapProgress(
-                        office_code, record.key_version, rows[-1].seq, rewrapped, int(left)
-                    )
+                step = RewrapProgress(
+                    office_code, record.key_version, rows[-1].seq, rewrapped, int(left)
                 )
+        # Report a batch only once it is committed, so that an exception in
+        # the callback cannot undo work it was told is done.
+        if progress and step is not None:
+            progress(step)
 
 
 def _rewrap_row(
