@@ -72,6 +72,11 @@ def main(ctx: click.Context, lang: str | None, quiet: bool, verbose: int) -> Non
             format="%(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
+    else:
+        # Without -v the commands report problems themselves, in the chosen
+        # language; keep Python's last-resort handler from repeating library
+        # warnings in English on stderr.
+        logging.getLogger("threeregs").addHandler(logging.NullHandler())
 
 
 def handle_errors(func: F) -> F:
@@ -92,13 +97,22 @@ def handle_errors(func: F) -> F:
             _fail(exc, EXIT_INPUT)
         except OSError as exc:
             _fail_text(f"{exc.filename}: {exc.strerror}", EXIT_INPUT)
-        except SQLAlchemyError as exc:
+        except ModuleNotFoundError as exc:
+            # A database URL whose driver is not installed, such as psycopg.
             _fail_text(
-                _i18n.gettext("database error: {error}", _locale()).format(
-                    error=str(getattr(exc, "orig", None) or exc).splitlines()[0]
-                ),
-                EXIT_DATABASE,
+                _i18n.gettext(
+                    "the database driver {module} is not installed; install "
+                    "threeregs with the postgresql or mysql extra",
+                    _locale(),
+                ).format(module=exc.name),
+                EXIT_INPUT,
             )
+        except SQLAlchemyError as exc:
+            error = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            text = _i18n.gettext("database error: {error}", _locale()).format(error=error)
+            if "no such table" in error or "does not exist" in error or "doesn't exist" in error:
+                text += _i18n.gettext("; create the tables with `threeregs db init`", _locale())
+            _fail_text(text, EXIT_DATABASE)
         return None
 
     return wrapper  # type: ignore[return-value]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import attrs
 import click
 import sqlalchemy as sa
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -679,8 +680,10 @@ def _show_statistics(
     )
     if chart.fell_back:
         ctx.out.print(
-            _(
-                "no font with Chinese characters was found, so the chart is labelled in "
-                "English; install threeregs[cjk] for Chinese labels"
+            escape(
+                _(
+                    "no font with Chinese characters was found, so the chart is labelled in "
+                    "English; install threeregs[cjk] for Chinese labels"
+                )
             )
         )

@@ -151,7 +151,7 @@ def inbox_open(
 def inbox_export(
     db_url: str, keystore_path: Path, passphrase: str | None, reader: str, output: Path, office: str
 ) -> None:
-    """Export the opened filings of OFFICE as JSON lines (for `match` and `stats`).
+    """Export the opened filings of OFFICE as JSON lines, the input of `match`.
 
     The file holds plaintext: keep it inside the inspection department.
     """
