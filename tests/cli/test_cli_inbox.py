@@ -201,3 +201,30 @@ def test_export_then_match_finds_hidden_intervention(workspace: Workspace, tmp_p
     assert "petition-1" in result.stdout
     assert workspace.zero_report in result.stdout
     assert "1 findings from 1 rules; 1 clues read, 0 rejected; 2 filings" in result.stderr
+
+
+# --- inbox import-stats ----------------------------------------------------
+
+
+def test_import_stats_then_tabulate(workspace: Workspace, tmp_path: Path) -> None:
+    stats_url = f"sqlite:///{tmp_path / 'inspection.sqlite3'}"
+
+    first = invoke("inbox", "import-stats", *workspace.inbox(), "--stats-db", stats_url, CHAIN[0])
+    again = invoke("inbox", "import-stats", *workspace.inbox(), "--stats-db", stats_url, CHAIN[0])
+    table = invoke("stats", "--stats-db", stats_url, "--by", "level", "--format", "csv")
+
+    assert first.exit_code == 0, describe(first)
+    assert first.stdout.startswith("2 filings added to the statistics database, 0 already there")
+    assert again.exit_code == 0, describe(again)
+    assert again.stdout.startswith("0 filings added to the statistics database, 2 already there")
+    assert table.exit_code == 0, describe(table)
+    assert "Basic" in table.stdout
+
+
+def test_import_stats_unknown_office(workspace: Workspace, tmp_path: Path) -> None:
+    stats_url = f"sqlite:///{tmp_path / 'inspection.sqlite3'}"
+
+    result = invoke("inbox", "import-stats", *workspace.inbox(), "--stats-db", stats_url, "999999")
+
+    assert result.exit_code == 3, describe(result)
+    assert "999999" in result.stderr

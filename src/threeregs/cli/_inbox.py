@@ -174,3 +174,45 @@ def inbox_export(
     ctx.out.print(
         ctx._("exported {count} filings to {path}").format(count=box.summary.opened, path=output)
     )
+
+
+@inbox.command("import-stats")
+@database_option
+@keystore_options
+@click.option("--reader", required=True, help=_READER_HELP)
+@click.option(
+    "--stats-db",
+    required=True,
+    metavar="URL",
+    help="SQLAlchemy URL of the inspection-side statistics database; its tables are "
+    "created when missing. Never the host database.",
+)
+@click.argument("office")
+@handle_errors
+def inbox_import_stats(
+    db_url: str,
+    keystore_path: Path,
+    passphrase: str | None,
+    reader: str,
+    stats_db: str,
+    office: str,
+) -> None:
+    """Open the inbox of OFFICE and add its filings to the statistics database."""
+    from threeregs.stats import create_stats_tables, import_opened  # noqa: PLC0415 - heavy
+
+    ctx = obj()
+    store = open_keystore(keystore_path, passphrase)
+    engine = open_engine(db_url)
+    stats_engine = open_engine(stats_db, must_exist=False, option="--stats-db")
+    create_stats_tables(stats_engine)
+    box = Inbox(office, store, reader=reader)
+    with engine.begin() as conn, stats_engine.begin() as stat_conn:
+        directory = load_directory(conn)
+        directory.get(office)
+        result = import_opened(stat_conn, box.open_all(conn), directory, recipient=office)
+    ctx.out.print(
+        ctx._(
+            "{imported} filings added to the statistics database, {present} already there, "
+            "{skipped} not opened"
+        ).format(imported=result.imported, present=result.already_present, skipped=result.skipped)
+    )
