@@ -316,7 +316,7 @@ def test_match_strict_rejects_bad_row(tmp_path: Path, filings: Path) -> None:
 
     assert lenient.exit_code == 0, describe(lenient)
     assert f"{clues}, line 1: clue rejected: not valid JSON" in lenient.stderr
-    assert "1 rows rejected, the first on line 1" in error_line(strict, 3)
+    assert "rows rejected: 1; the first is on line 1" in error_line(strict, 3)
 
 
 def test_match_missing_clue_file(tmp_path: Path, filings: Path) -> None:

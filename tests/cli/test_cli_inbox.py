@@ -200,7 +200,7 @@ def test_export_then_match_finds_hidden_intervention(workspace: Workspace, tmp_p
     assert result.exit_code == 1, describe(result)
     assert "petition-1" in result.stdout
     assert workspace.zero_report in result.stdout
-    assert "1 findings from 1 rules; 1 clues read, 0 rejected; 2 filings" in result.stderr
+    assert "findings: 1; rules run: 1; clues read: 1, rejected: 0; filings: 2" in result.stderr
 
 
 # --- inbox import-stats ----------------------------------------------------

@@ -103,7 +103,7 @@ def test_match_json(files):
         ("unreported_intervention", "c1", files["accept_id"])
     ]
     assert "line 4: clue rejected: invalid source 'rumour'" in result.stderr
-    assert "1 findings from 5 rules; 2 clues read, 1 rejected; 2 filings" in result.stderr
+    assert "findings: 1; rules run: 5; clues read: 2, rejected: 1; filings: 2" in result.stderr
 
 
 def test_match_table_in_chinese(files):
@@ -193,7 +193,7 @@ def test_match_strict(files):
     result = invoke(files["clues"], files["filings"], "--strict", "--no-plugins")
 
     assert result.exit_code == 3
-    assert "1 rows rejected, the first on line 4" in result.stderr
+    assert "rows rejected: 1; the first is on line 4" in result.stderr
 
 
 def test_match_loads_installed_plugins(files, sample_plugin_installed):

@@ -203,8 +203,8 @@ def match(
     if not ctx.quiet:
         ctx.err.print(
             _(
-                "{findings} findings from {rules} rules; {clues} clues read, {rejected} rejected; "
-                "{filings} filings"
+                "findings: {findings}; rules run: {rules}; clues read: {clues}, rejected: "
+                "{rejected}; filings: {filings}"
             ).format(
                 findings=len(result.findings),
                 rules=len(result.rules),

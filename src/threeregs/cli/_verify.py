@@ -92,9 +92,9 @@ def _print_report(ctx: Context, report: VerifyReport, trusted: Checkpoint | None
         )
         if report.unknown_key_checkpoints:
             ctx.out.print(
-                _("skipped {count} stored checkpoints signed with keys not in the key list").format(
-                    count=report.unknown_key_checkpoints
-                )
+                _(
+                    "stored checkpoints skipped because their key is not in the key list: {count}"
+                ).format(count=report.unknown_key_checkpoints)
             )
         if not report.deep:
             ctx.out.print(

@@ -185,7 +185,7 @@ class _Collector:
         if strict and result.rejected:
             first = result.rejected[0]
             raise ClueImportError(
-                f"{source}: {len(result.rejected)} rows rejected, the first on line "
+                f"{source}: rows rejected: {len(result.rejected)}; the first is on line "
                 f"{first.line}: {first.reason}",
                 path=source,
                 rejected=result.rejected,
