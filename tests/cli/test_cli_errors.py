@@ -365,7 +365,7 @@ def test_match_any_bytes_as_clues(
     # Without filings there can be no findings, so the command either reads
     # the file (0, rejected rows listed) or names the problem in one line (3).
     if result.exit_code == 0:
-        assert "0 findings" in result.stderr, describe(result)
+        assert "findings: 0;" in result.stderr, describe(result)
     else:
         error_line(result, 3)
 
