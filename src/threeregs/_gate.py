@@ -1,8 +1,8 @@
 """The stage gate: cases, handlers, filings and the rule that binds them.
 
 Every method takes the host's SQLAlchemy ``Connection`` or ``Session`` and
-runs inside the host's transaction; it never commits or rolls back. Every
-change to a case bumps its ``version`` column, and :meth:`StageGate.advance`
+runs inside the host's transaction, which it never commits or rolls back.
+Every change to a case bumps its ``version`` column. :meth:`StageGate.advance`
 moves a case only if the version it checked is still current, so a
 concurrent assignment or filing makes it raise :class:`StaleCaseError`
 instead of letting a case slip past a missing filing.
@@ -83,7 +83,7 @@ def _utcnow() -> dt.datetime:
 
 @attrs.frozen
 class CaseState:
-    """Where a case stands, as the gate sees it."""
+    """The state of a case as the gate sees it."""
 
     case_id: str
     business_line: str

@@ -20,8 +20,8 @@ Layout (all integers big-endian; ``docs/envelope.md`` is the full reference)::
 Slot *i* is sealed with HPKE info = ``"threeregs-slot-v1" || SHA-256(header
 core) || i || office code || key version``, so it cannot be moved to another
 filing, position, office or key version. Slots outside the header core can be
-rewrapped without touching the payload. A decoy slot holds a random key that
-fails the commitment, which the opener reports as "not addressed to this
+rewrapped without touching the payload. A decoy slot contains a random key
+that fails the commitment, which the opener reports as "not addressed to this
 office".
 """
 

@@ -2,9 +2,9 @@
 
 A new key version is used by new filings at once. The rewrap job then moves
 every existing slot of the office to the new version, batch by batch, each
-batch in its own transaction; the highest envelope ``seq`` done is stored, so
-a job that was interrupted resumes where it stopped, and running it again
-after it finished changes nothing.
+batch in its own transaction. The job stores the highest envelope ``seq`` it
+has done, so a job that was interrupted resumes where it stopped, and running
+it again after it finished changes nothing.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def rewrap_office(
                     office_code, record.key_version, rows[-1].seq, rewrapped, int(left)
                 )
         # Report a batch only once it is committed, so that an exception in
-        # the callback cannot undo work it was told is done.
+        # the callback cannot undo work that was reported as done.
         if progress and step is not None:
             progress(step)
 
