@@ -16,7 +16,7 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 import attrs
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, select
 
 from threeregs import _canonical
 from threeregs._errors import CanonicalFormError, InvalidEnvelopeError, UnknownFilingError
@@ -118,7 +118,7 @@ class Inbox:
         return f"Inbox({self.office_code!r}, reader={self.reader!r})"
 
     def _addressed(self) -> ColumnElement[bool]:
-        return or_(*(t.envelopes.c[f"slot{i}_office"] == self.office_code for i in range(t.SLOTS)))
+        return t.slots_of(self.office_code)
 
     def count(self, conn: object) -> int:
         """Return how many envelopes have a slot for this office (real or decoy)."""

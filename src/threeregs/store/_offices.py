@@ -89,18 +89,10 @@ def office_keys(conn: Connection, office_code: str) -> list[tuple[CertifiedKey, 
 
 def retire_key(conn: Connection, office_code: str, key_version: int) -> None:
     """Mark a key version retired; refuse while any stored slot still uses it."""
-    in_use = 0
-    for index in range(t.SLOTS):
-        office = t.envelopes.c[f"slot{index}_office"]
-        version = t.envelopes.c[f"slot{index}_version"]
-        in_use += len(
-            conn.execute(
-                select(t.envelopes.c.seq)
-                .where(office == office_code, version == key_version)
-                .limit(1)
-            ).all()
-        )
-    if in_use:
+    in_use = conn.execute(
+        select(t.envelopes.c.seq).where(t.slots_of(office_code, key_version=key_version)).limit(1)
+    ).first()
+    if in_use is not None:
         raise UntrustedKeyError(
             f"key version {key_version} of office {office_code!r} still protects stored "
             "filings; run the rewrap job to the newer version first"

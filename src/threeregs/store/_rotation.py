@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
-from sqlalchemy import func, insert, literal, or_, select, update
+from sqlalchemy import func, insert, literal, select, update
 
 from threeregs._errors import InvalidEnvelopeError, KeyNotFoundError, UntrustedKeyError
 from threeregs.crypto._envelope import parse_header, rewrap_slot
@@ -76,13 +76,7 @@ class RewrapProgress:
 
 
 def _pending(office_code: str, to_version: int) -> ColumnElement[bool]:
-    return or_(
-        *(
-            (t.envelopes.c[f"slot{i}_office"] == office_code)
-            & (t.envelopes.c[f"slot{i}_version"] != to_version)
-            for i in range(t.SLOTS)
-        )
-    )
+    return t.slots_of(office_code, other_than=to_version)
 
 
 def rewrap_office(

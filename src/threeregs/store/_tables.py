@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    or_,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
@@ -161,6 +163,27 @@ envelopes = Table(
     UniqueConstraint("filing_id"),
     *[Index(f"ix_threeregs_envelopes_slot{i}", f"slot{i}_office") for i in range(SLOTS)],
 )
+
+
+def slots_of(
+    office_code: str, *, key_version: int | None = None, other_than: int | None = None
+) -> ColumnElement[bool]:
+    """Build a condition: the envelope has a slot for *office_code*.
+
+    With *key_version*, the slot must be sealed to that version; with
+    *other_than*, to any other version.
+    """
+    conditions = []
+    for index in range(SLOTS):
+        condition = envelopes.c[f"slot{index}_office"] == office_code
+        version = envelopes.c[f"slot{index}_version"]
+        if key_version is not None:
+            condition &= version == key_version
+        if other_than is not None:
+            condition &= version != other_than
+        conditions.append(condition)
+    return or_(*conditions)
+
 
 decisions = Table(
     "threeregs_decisions",
