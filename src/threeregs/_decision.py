@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 class BlockerCode(enum.StrEnum):
-    """Why a gate is blocked."""
+    """Reason code of a gate blocker."""
 
     MISSING_FILING = "missing_filing"
     NO_FILER_ASSIGNED = "no_filer_assigned"

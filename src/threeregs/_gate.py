@@ -272,10 +272,10 @@ class StageGate:
     def replay(self, conn: Conn, decision_id: int, *, policy: Policy | None = None) -> Decision:
         """Decide a recorded gate decision again from its recorded inputs.
 
-        With no *policy*, the gate's own policy is used; pass the policy of
-        the recorded version (its hash is on the returned decision's
-        ``inputs``) to reproduce the original, or another one to see what it
-        would have decided.
+        With no *policy*, the gate's own policy is used. Pass the policy of
+        the recorded version to reproduce the original decision (the recorded
+        hash is in ``inputs["recorded"]`` of the result), or another policy to
+        see what it would have decided.
         """
         row = (
             connection_of(conn)

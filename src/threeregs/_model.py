@@ -316,7 +316,7 @@ class MonthlyObligation:
     month: str = attrs.field(validator=_check_month)
 
 
-#: What a filing meets: a stage round, a month, or nothing (an anytime record).
+#: Duty a filing meets: a stage round, a month, or nothing (an anytime record).
 Obligation = StageObligation | MonthlyObligation | None
 
 
@@ -453,7 +453,7 @@ class Filing:
 
 @attrs.frozen
 class Receipt:
-    """What the filer keeps as proof that a filing was stored.
+    """Proof, kept by the filer, that a filing was stored.
 
     ``digest`` is the SHA-256, in hex, of the envelope's header core and
     payload ciphertext (:func:`threeregs.crypto.content_digest`), which key

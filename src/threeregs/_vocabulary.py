@@ -12,7 +12,7 @@ import enum
 
 
 class Provision(enum.StrEnum):
-    """Which of the Three Provisions a record falls under."""
+    """Provision of the Three Provisions that a record falls under."""
 
     #: Leading cadres interfering in judicial work or meddling in cases.
     P1 = "P1"
@@ -55,7 +55,7 @@ class Bucket(enum.StrEnum):
 
 
 class IntervenerRole(enum.StrEnum):
-    """Who the intervener is, relative to the case."""
+    """Role of the intervener relative to the case."""
 
     LEADING_CADRE = "leading_cadre"
     INTERNAL_PERSONNEL = "internal_personnel"
@@ -68,7 +68,7 @@ class IntervenerRole(enum.StrEnum):
 
 
 class Manner(enum.StrEnum):
-    """How the intervention or contact took place."""
+    """Manner in which the intervention or contact took place."""
 
     IN_PERSON = "in_person"
     PHONE = "phone"

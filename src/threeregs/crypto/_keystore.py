@@ -66,7 +66,7 @@ MAX_PARALLELISM: Final = 4
 
 @runtime_checkable
 class KeyStore(Protocol):
-    """Where the private keys of one or more offices are kept."""
+    """Store of the private keys of one or more offices."""
 
     def keys_for(self, office_code: str) -> Mapping[int, OfficeKeyPair]:
         """Return the office's private keys by key version (empty if none)."""
@@ -263,6 +263,6 @@ def _decrypt(
         ]
     except (ValueError, KeyError, TypeError, AttributeError, ThreeregsError) as exc:
         raise CorruptKeyStoreError(
-            f"key store {name!r} holds a malformed key list ({exc.__class__.__name__})"
+            f"key store {name!r} contains a malformed key list ({exc.__class__.__name__})"
         ) from None
     return keys, anchor, cost

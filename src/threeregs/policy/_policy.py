@@ -67,13 +67,13 @@ class LineRules:
             )
 
     def allows(self, from_stage: str, to_stage: str) -> bool:
-        """Whether a case may move straight from *from_stage* to *to_stage*."""
+        """Return whether a case may move straight from *from_stage* to *to_stage*."""
         return to_stage in self.transitions.get(from_stage, ())
 
 
 @attrs.frozen
 class Route:
-    """Where a filing goes: the real recipients in the chain, and notices."""
+    """Destination of a filing: the real recipients in the chain, and notices."""
 
     recipients: frozenset[str]
     notices: tuple[str, ...] = ()
