@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 
 import pytest
@@ -335,3 +336,28 @@ def test_read_windows_csv_errors(tmp_path, content, message):
         read_windows_csv(path)
 
     assert message in str(caught.value)
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def test_bad_input_files_are_closed_at_once(tmp_path):
+    windows = tmp_path / "windows.csv"
+    windows.write_text("case_id,stage,round,start,end\nk1,accept,x,2024-03-01,\n", encoding="utf-8")
+    filings = tmp_path / "filings.jsonl"
+    filings.write_text("{not json\n", encoding="utf-8")
+
+    # The caught exceptions stay alive, and their tracebacks with them, so
+    # only an explicit close can have released the files.
+    before = _open_descriptors()
+    with pytest.raises(MatchingInputError) as bad_windows:
+        read_windows_csv(windows)
+    with pytest.raises(MatchingInputError) as bad_filings:
+        read_filing_facts(filings, policy=default_policy())
+    after = _open_descriptors()
+
+    assert after == before
+    assert "line 2" in str(bad_windows.value)
+    assert "line 1" in str(bad_filings.value)

@@ -164,7 +164,7 @@ def inbox_export(
     # The file holds plaintext, so it is created readable by its owner only.
     descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(descriptor, 0o600)
-    with engine.begin() as conn, os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle, engine.begin() as conn:
         for item in box.open_all(conn):
             if item.filing is None:
                 continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -25,7 +26,7 @@ from threeregs.matching._facts import FilingFacts, StageWindow, facts_from_filin
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Iterator
+    from collections.abc import Generator, Iterable, Iterator
 
     from threeregs.policy import Policy
 
@@ -34,7 +35,7 @@ _EXPORT_KEYS: Final = ("received_at",)
 WINDOW_FIELDS: Final = ("case_id", "stage", "round", "start", "end")
 
 
-def _open_text(path: Path, what: str) -> Iterator[str]:
+def _open_text(path: Path, what: str) -> Generator[str]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as stream:
             yield from stream
@@ -52,23 +53,26 @@ def iter_filing_facts(path: str | Path, *, policy: Policy) -> Iterator[FilingFac
     The file is read as a stream, so only the projections stay in memory.
     """
     file = Path(path)
-    for number, line in enumerate(_open_text(file, "filings"), start=1):
-        if not line.strip():
-            continue
-        try:
-            tree = json.loads(line)
-        except (RecursionError, ValueError) as exc:
-            raise MatchingInputError(f"{file}, line {number}: not valid JSON: {exc}") from None
-        if isinstance(tree, dict):
-            for key in _EXPORT_KEYS:
-                tree.pop(key, None)
-        try:
-            filing = filing_from_dict(tree)
-        except ValidationError as exc:
-            raise MatchingInputError(
-                f"{file}, line {number}: not a canonical filing: {exc}"
-            ) from None
-        yield facts_from_filing(filing, policy=policy)
+    # closing() shuts the file as soon as a bad line raises, instead of
+    # leaving it to the garbage collector.
+    with closing(_open_text(file, "filings")) as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                tree = json.loads(line)
+            except (RecursionError, ValueError) as exc:
+                raise MatchingInputError(f"{file}, line {number}: not valid JSON: {exc}") from None
+            if isinstance(tree, dict):
+                for key in _EXPORT_KEYS:
+                    tree.pop(key, None)
+            try:
+                filing = filing_from_dict(tree)
+            except ValidationError as exc:
+                raise MatchingInputError(
+                    f"{file}, line {number}: not a canonical filing: {exc}"
+                ) from None
+            yield facts_from_filing(filing, policy=policy)
 
 
 def read_filing_facts(path: str | Path, *, policy: Policy) -> list[FilingFacts]:
@@ -94,16 +98,8 @@ def _window_row(row: dict[str, str], timezone: dt.tzinfo) -> StageWindow:
     return StageWindow(case_id, stage, round_, start, end)
 
 
-def read_windows_csv(
-    path: str | Path, *, timezone: dt.tzinfo = CHINA_STANDARD_TIME
-) -> list[StageWindow]:
-    """Read stage windows from CSV with the columns ``case_id, stage, round, start, end``.
-
-    ``end`` is empty while the case is still in the stage; times without an
-    offset are taken in *timezone*.
-    """
-    file = Path(path)
-    reader = csv.DictReader(_open_text(file, "stage windows"))
+def _read_windows(file: Path, text: Iterable[str], timezone: dt.tzinfo) -> list[StageWindow]:
+    reader = csv.DictReader(text)
     try:
         header = [name.strip().lower() for name in reader.fieldnames or ()]
     except csv.Error as exc:
@@ -132,3 +128,16 @@ def read_windows_csv(
     except csv.Error as exc:
         raise MatchingInputError(f"{file}, line {line}: not valid CSV: {exc}") from None
     return windows
+
+
+def read_windows_csv(
+    path: str | Path, *, timezone: dt.tzinfo = CHINA_STANDARD_TIME
+) -> list[StageWindow]:
+    """Read stage windows from CSV with the columns ``case_id, stage, round, start, end``.
+
+    ``end`` is empty while the case is still in the stage; times without an
+    offset are taken in *timezone*.
+    """
+    file = Path(path)
+    with closing(_open_text(file, "stage windows")) as text:
+        return _read_windows(file, text, timezone)
