@@ -330,8 +330,10 @@ def test_inbox_streams_in_batches(
     assert len(set(seqs)) == 5
     assert all(item.outcome is Outcome.OPENED for item in items)
     assert logged_after_first_batch == 2
-    # Three batches of at most two envelopes, then one empty read that ends the stream.
-    assert len(selects) == 4
+    # Three batches of at most two envelopes, each found by one SELECT of
+    # seqs and read by another, then one empty SELECT of seqs that ends the
+    # stream.
+    assert len(selects) == 7
 
 
 def test_after_seq_resumes(

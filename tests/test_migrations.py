@@ -29,7 +29,7 @@ from threeregs.store import (
     upgrade,
 )
 from threeregs.store._migrate import compare_type, is_migrated_table
-from threeregs.store._tables import office_keys
+from threeregs.store._tables import envelopes, office_keys
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -268,6 +268,49 @@ def test_upgrade_after_downgrade_restores_tables(bare_engine: sa.Engine, head: s
 
     assert current_revision(bare_engine) == head
     assert schema_differences(bare_engine) == []
+
+
+def envelope_indexes(engine: sa.Engine) -> dict[str, list[str]]:
+    return {
+        index["name"]: list(index["column_names"])
+        for index in sa.inspect(engine).get_indexes("threeregs_envelopes")
+        if index["name"] and index["name"].startswith("ix_threeregs_envelopes_slot")
+    }
+
+
+def test_slot_indexes_gain_seq_and_keep_rows(bare_engine: sa.Engine) -> None:
+    upgrade(bare_engine, "0001_initial")
+    row = {
+        "filing_id": "f" * 32,
+        "digest": "0" * 64,
+        "received_at": dt.datetime(2024, 5, 17, tzinfo=dt.UTC),
+        "slot0_office": "330106",
+        "slot0_version": 1,
+        "envelope": b"sealed",
+    }
+    with bare_engine.begin() as connection:
+        connection.execute(envelopes.insert().values(row))
+    before = envelope_indexes(bare_engine)
+
+    upgrade(bare_engine)
+    after = envelope_indexes(bare_engine)
+    with bare_engine.connect() as connection:
+        stored = connection.execute(sa.select(envelopes.c.filing_id, envelopes.c.envelope)).all()
+
+    assert before == {f"ix_threeregs_envelopes_slot{i}": [f"slot{i}_office"] for i in range(4)}
+    assert after == {
+        f"ix_threeregs_envelopes_slot{i}_seq": [f"slot{i}_office", "seq"] for i in range(4)
+    }
+    assert stored == [("f" * 32, b"sealed")]
+
+
+def test_downgrade_restores_office_only_indexes(bare_engine: sa.Engine) -> None:
+    upgrade(bare_engine)
+    downgrade(bare_engine, "0001_initial")
+
+    assert envelope_indexes(bare_engine) == {
+        f"ix_threeregs_envelopes_slot{i}": [f"slot{i}_office"] for i in range(4)
+    }
 
 
 # --- errors ----------------------------------------------------------------

@@ -8,7 +8,7 @@ it is a zero report, and nothing links an anytime record to its filer.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -28,9 +28,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     or_,
+    select,
+    union_all,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
 
 metadata = MetaData(
     naming_convention={
@@ -161,7 +166,9 @@ envelopes = Table(
     *[Column(f"slot{i}_version", Integer, nullable=i > 0) for i in range(SLOTS)],
     Column("envelope", Blob, nullable=False),
     UniqueConstraint("filing_id"),
-    *[Index(f"ix_threeregs_envelopes_slot{i}", f"slot{i}_office") for i in range(SLOTS)],
+    # Each index has seq after the office code, so an inbox can walk one slot
+    # column in filing order and stop after a page (see addressed_seqs).
+    *[Index(f"ix_threeregs_envelopes_slot{i}_seq", f"slot{i}_office", "seq") for i in range(SLOTS)],
 )
 
 
@@ -183,6 +190,27 @@ def slots_of(
             condition &= version != other_than
         conditions.append(condition)
     return or_(*conditions)
+
+
+def addressed_seqs(office_code: str, *, after: int, limit: int) -> Select[int]:
+    """Build a query for the next *limit* envelope seqs with a slot for *office_code*.
+
+    A single condition over the four slot columns makes the database collect
+    and sort every remaining match to return one page, so paging through a
+    large table would cost more with each page. Here each slot column is
+    walked in seq order on its own index and stops after *limit* rows, and
+    only the smallest *limit* of those at most ``4 * limit`` seqs are kept.
+    """
+    walks = [
+        select(envelopes.c.seq)
+        .where(envelopes.c[f"slot{index}_office"] == office_code, envelopes.c.seq > after)
+        .order_by(envelopes.c.seq)
+        .limit(limit)
+        .subquery(f"slot{index}")
+        for index in range(SLOTS)
+    ]
+    merged = union_all(*(select(walk.c.seq) for walk in walks)).subquery("merged")
+    return select(merged.c.seq).order_by(merged.c.seq).limit(limit)
 
 
 decisions = Table(
