@@ -1,12 +1,17 @@
 """Opening an inbox, as a ratio to the raw primitives, and its memory as it grows.
 
-Run: python benchmarks/bench_inbox.py [--filings 5000]
+Run: python benchmarks/bench_inbox.py [--filings 5000] [--memory 1000000]
 
 Seals one-record anytime records of a basic office into an SQLite
 file, then opens the basic office's inbox with Inbox.open_all (read, HPKE,
 AES-GCM, canonical parsing, access log) and compares it in the same run with
 the raw work on the same envelopes: one HPKE decryption of the slot and one
 AES-GCM decryption of the payload each, on bytes already in memory.
+
+With --memory N, the sealed envelopes are also copied under new filing ids
+until the inbox contains N / 10 and then N of them, and a fresh process opens
+the whole inbox each time and reports its peak RSS (VmHWM) and its rate.
+Every copy opens like the original, so the work per filing is the same.
 """
 
 from __future__ import annotations
@@ -18,21 +23,27 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import threeregs
-from threeregs.crypto import AnchorSigner, MemoryKeyStore, parse_header
+from threeregs.crypto import AnchorSigner, MemoryKeyStore, PassphraseKeyStore, parse_header
 from threeregs.crypto._envelope import _derive, _slot_bytes, _slot_info
+from threeregs.crypto._keystore import MIN_COST
 from threeregs.routing import Directory
 from threeregs.store import _tables as t
 from threeregs.store import create_tables, issue_key, save_directory, use_immediate_transactions
 
 OFFICE = "330106"
+#: Protects the key store file that the child process of --memory reads.
+PASSPHRASE = "inbox benchmark"
 
 
 def fill(engine: sa.Engine, count: int) -> MemoryKeyStore:
@@ -84,27 +95,106 @@ def raw(envelopes: list[bytes], keystore: MemoryKeyStore) -> float:
     return time.perf_counter() - started
 
 
+def grow(engine: sa.Engine, total: int) -> None:
+    """Copy the stored envelopes under new filing ids until there are *total*."""
+    e = t.envelopes
+    columns = [c for c in e.columns if c.name != "seq"]
+    with engine.connect() as conn:
+        originals = [row._asdict() for row in conn.execute(sa.select(*columns))]
+        have = conn.execute(sa.select(sa.func.count()).select_from(e)).scalar_one()
+    with engine.begin() as conn:
+        while have < total:
+            count = min(5000, total - have)
+            batch = []
+            for i in range(count):
+                row = dict(originals[(have + i) % len(originals)])
+                row["filing_id"] = uuid.uuid4().hex
+                batch.append(row)
+            conn.execute(sa.insert(e), batch)
+            have += count
+
+
+def open_only(url: str, keystore_path: str) -> None:
+    """Open the whole inbox in this process; print the count, seconds and VmHWM in KiB."""
+    engine = sa.create_engine(url)
+    keystore = PassphraseKeyStore.open(keystore_path, PASSPHRASE)
+    started = time.perf_counter()
+    count = 0
+    with engine.begin() as conn:
+        for _item in threeregs.Inbox(OFFICE, keystore, reader="bench").open_all(conn):
+            count += 1
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # ru_maxrss keeps the parent's peak across fork and exec on Linux, so
+    # read this process's own high-water mark where /proc provides it.
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peak = int(line.split()[1])
+    print(count, elapsed, peak)
+
+
+def measure_memory(engine: sa.Engine, folder: Path, keystore: MemoryKeyStore, total: int) -> None:
+    keys = folder / "inbox.keys"
+    PassphraseKeyStore(keys, PASSPHRASE, keystore.all_keys(), cost=MIN_COST).save()
+    url = engine.url.render_as_string(hide_password=False)
+    peaks = []
+    for size in (total // 10, total):
+        grow(engine, size)
+        output = subprocess.run(
+            [sys.executable, __file__, "--open-only", url, str(keys)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        count, elapsed, peak = int(output[0]), float(output[1]), int(output[2]) / 1024
+        peaks.append(peak)
+        print(
+            f"inbox of {count:,} filings: {count / elapsed:,.0f} filings/s, peak RSS {peak:.1f} MiB"
+        )
+    print(f"peak RSS growth from {total // 10:,} to {total:,}: {peaks[1] / peaks[0] - 1:+.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--filings", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--memory", type=int, metavar="N", help="also measure memory up to N")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="SQLAlchemy URL of a database whose threeregs tables may be dropped "
+        "(default: an SQLite file in a temporary directory)",
+    )
+    parser.add_argument("--open-only", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.open_only:
+        open_only(*args.open_only)
+        return
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "inbox.sqlite3"
-        engine = use_immediate_transactions(sa.create_engine(f"sqlite:///{path}"))
+        url = args.db or f"sqlite:///{Path(folder) / 'inbox.sqlite3'}"
+        engine = use_immediate_transactions(sa.create_engine(url))
+        t.metadata.drop_all(engine)
         create_tables(engine)
         keystore = fill(engine, args.filings)
         with engine.connect() as conn:
             envelopes = [bytes(row[0]) for row in conn.execute(sa.select(t.envelopes.c.envelope))]
         library = statistics.median(open_inbox(engine, keystore) for _ in range(args.repeats))
         primitives = statistics.median(raw(envelopes, keystore) for _ in range(args.repeats))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(
-        f"{args.filings} filings: inbox {args.filings / library:,.0f} filings/s, "
-        f"raw primitives {args.filings / primitives:,.0f}/s, ratio {library / primitives:.2f}"
-    )
-    print(f"peak RSS {peak:.0f} MiB")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{engine.dialect.name}"
+        )
+        print(
+            f"{args.filings} filings: inbox {args.filings / library:,.0f} filings/s, "
+            f"raw primitives {args.filings / primitives:,.0f}/s, ratio {library / primitives:.2f}"
+        )
+        print(f"peak RSS {peak:.0f} MiB")
+        if args.memory:
+            measure_memory(engine, Path(folder), keystore, args.memory)
+        t.metadata.drop_all(engine)
 
 
 if __name__ == "__main__":

@@ -29,18 +29,18 @@ from threeregs.routing._directory import Level
 MAGIC: Final = b"TRF"
 VERSION: Final = 1
 PREFIX: Final = MAGIC + bytes([VERSION])
-_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%S.%fZ"
 #: Upper bound on the size of one canonical filing; the model's limits keep a
 #: valid filing well below it.
 MAX_SIZE: Final = 1 << 20
 
 
+# Built once: json.dumps() with options builds a new encoder on every call.
+_ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(filing: Filing) -> bytes:
     """Serialise *filing* to its canonical bytes."""
-    text = json.dumps(
-        filing_to_dict(filing), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    return PREFIX + text.encode("utf-8")
+    return PREFIX + _ENCODER.encode(filing_to_dict(filing)).encode("utf-8")
 
 
 def loads(data: bytes) -> Filing:
@@ -61,7 +61,7 @@ def loads(data: bytes) -> Filing:
             "version", data[3:4].hex(), f"unsupported format version; this library reads {VERSION}"
         )
     try:
-        tree = json.loads(data[4:].decode("utf-8"), parse_float=_reject_float)
+        tree = _DECODER.decode(data[4:].decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise CanonicalFormError("data", data[4:40], f"not UTF-8 JSON: {exc}") from None
     try:
@@ -79,9 +79,17 @@ def _reject_float(text: str) -> Any:
     raise CanonicalFormError("data", text, "floating-point numbers are not allowed")
 
 
+# Built once: json.loads() with an option builds a new decoder on every call.
+_DECODER: Final = json.JSONDecoder(parse_float=_reject_float)
+
+
 def format_time(value: dt.datetime) -> str:
     """Format an aware datetime the canonical way (UTC, microseconds, ``Z``)."""
-    return value.astimezone(dt.UTC).strftime(_TIME_FORMAT)
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    # For a UTC value with timespec="microseconds", isoformat() writes four
+    # year digits, six microsecond digits and "+00:00". It is faster than strftime().
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_time(field: str, value: object) -> dt.datetime:
@@ -95,9 +103,10 @@ def parse_time(field: str, value: object) -> dt.datetime:
     ):
         raise CanonicalFormError(field, value, "expected YYYY-MM-DDTHH:MM:SS.ffffffZ")
     try:
-        # fromisoformat is many times faster than strptime; the checks above
-        # and the canonical re-serialisation in loads() keep the layout strict.
-        return dt.datetime.fromisoformat(value[:26]).replace(tzinfo=dt.UTC)
+        # fromisoformat is many times faster than strptime and reads the Z as
+        # UTC. The checks above and the canonical re-serialisation in loads()
+        # keep the layout strict.
+        return dt.datetime.fromisoformat(value)
     except ValueError:
         raise CanonicalFormError(field, value, "expected YYYY-MM-DDTHH:MM:SS.ffffffZ") from None
 
@@ -157,26 +166,65 @@ def _record_to_dict(record: Record) -> dict[str, Any]:
     }
 
 
-class _Reader:
-    """Take fields out of one JSON object, prefixing errors with its path."""
+_FILING_KEYS: Final = frozenset(
+    {
+        "direct_to",
+        "filed_at",
+        "filer",
+        "filing_id",
+        "obligation",
+        "policy_version",
+        "records",
+        "supersedes",
+    }
+)
+_FILER_KEYS: Final = frozenset({"office_code", "person_id", "staff_kind"})
+_STAGE_KEYS: Final = frozenset({"case_id", "kind", "round", "stage"})
+_MONTHLY_KEYS: Final = frozenset({"kind", "month"})
+_RECORD_KEYS: Final = frozenset(
+    {
+        "attachments",
+        "bucket",
+        "conduct",
+        "content",
+        "intervener",
+        "manner",
+        "occurred_at",
+        "place",
+        "provision",
+        "response",
+    }
+)
+_INTERVENER_KEYS: Final = frozenset(
+    {
+        "name",
+        "own_office_inspection",
+        "own_office_leader",
+        "position",
+        "procuratorate_staff",
+        "role",
+        "unit",
+    }
+)
 
-    def __init__(self, path: str, tree: object, keys: set[str]) -> None:
-        if not isinstance(tree, dict):
-            raise CanonicalFormError(path or "filing", tree, "expected a JSON object")
-        missing = keys - tree.keys()
-        extra = tree.keys() - keys
-        if missing:
-            raise CanonicalFormError(_join(path, sorted(missing)[0]), None, "missing")
-        if extra:
-            raise CanonicalFormError(_join(path, sorted(extra)[0]), None, "unknown field")
-        self.path = path
-        self.tree: dict[str, Any] = tree
 
-    def __getitem__(self, key: str) -> Any:
-        return self.tree[key]
+def _object(path: str, tree: object, keys: frozenset[str]) -> dict[str, Any]:
+    """Return *tree* if it is a JSON object with exactly *keys*, else raise."""
+    if type(tree) is not dict or tree.keys() != keys:
+        _reject_object(path, tree, keys)
+    return tree  # type: ignore[return-value]
 
-    def field(self, key: str) -> str:
-        return _join(self.path, key)
+
+def _reject_object(path: str, tree: object, keys: frozenset[str]) -> None:
+    """Raise the error for a JSON value that is not an object with exactly *keys*."""
+    if not isinstance(tree, dict):
+        raise CanonicalFormError(path or "filing", tree, "expected a JSON object")
+    missing = keys - tree.keys()
+    if missing:
+        raise CanonicalFormError(_join(path, sorted(missing)[0]), None, "missing")
+    extra = tree.keys() - keys
+    if extra:
+        raise CanonicalFormError(_join(path, sorted(extra)[0]), None, "unknown field")
 
 
 def _join(path: str, key: str) -> str:
@@ -194,21 +242,8 @@ def _build(path: str, build: Any, *args: Any, **kwargs: Any) -> Any:
 
 def filing_from_dict(tree: object) -> Filing:
     """Build a :class:`Filing` from the plain JSON types of :func:`filing_to_dict`."""
-    top = _Reader(
-        "",
-        tree,
-        {
-            "direct_to",
-            "filed_at",
-            "filer",
-            "filing_id",
-            "obligation",
-            "policy_version",
-            "records",
-            "supersedes",
-        },
-    )
-    filer_tree = _Reader("filer", top["filer"], {"office_code", "person_id", "staff_kind"})
+    top = _object("", tree, _FILING_KEYS)
+    filer_tree = _object("filer", top["filer"], _FILER_KEYS)
     filer = _build(
         "filer",
         Filer,
@@ -244,7 +279,7 @@ def _obligation_from_dict(tree: object) -> Obligation:
         raise CanonicalFormError("obligation", tree, "expected a JSON object or null")
     kind = tree.get("kind")
     if kind == "stage":
-        stage = _Reader("obligation", tree, {"case_id", "kind", "round", "stage"})
+        stage = _object("obligation", tree, _STAGE_KEYS)
         return _build(  # type: ignore[no-any-return]
             "obligation",
             StageObligation,
@@ -253,42 +288,15 @@ def _obligation_from_dict(tree: object) -> Obligation:
             round=stage["round"],
         )
     if kind == "monthly":
-        monthly = _Reader("obligation", tree, {"kind", "month"})
+        monthly = _object("obligation", tree, _MONTHLY_KEYS)
         return _build("obligation", MonthlyObligation, month=monthly["month"])  # type: ignore[no-any-return]
     raise CanonicalFormError("obligation.kind", kind, "expected 'stage' or 'monthly'")
 
 
 def _record_from_dict(path: str, tree: object) -> Record:
-    record = _Reader(
-        path,
-        tree,
-        {
-            "attachments",
-            "bucket",
-            "conduct",
-            "content",
-            "intervener",
-            "manner",
-            "occurred_at",
-            "place",
-            "provision",
-            "response",
-        },
-    )
-    person_path = record.field("intervener")
-    person = _Reader(
-        person_path,
-        record["intervener"],
-        {
-            "name",
-            "own_office_inspection",
-            "own_office_leader",
-            "position",
-            "procuratorate_staff",
-            "role",
-            "unit",
-        },
-    )
+    record = _object(path, tree, _RECORD_KEYS)
+    person_path = f"{path}.intervener"
+    person = _object(person_path, record["intervener"], _INTERVENER_KEYS)
     intervener = _build(
         person_path,
         Intervener,
@@ -302,7 +310,7 @@ def _record_from_dict(path: str, tree: object) -> Record:
     )
     attachments = record["attachments"]
     if not isinstance(attachments, list):
-        raise CanonicalFormError(record.field("attachments"), attachments, "expected a list")
+        raise CanonicalFormError(f"{path}.attachments", attachments, "expected a list")
     return _build(  # type: ignore[no-any-return]
         path,
         Record,
@@ -310,7 +318,7 @@ def _record_from_dict(path: str, tree: object) -> Record:
         conduct=record["conduct"],
         bucket=record["bucket"],
         intervener=intervener,
-        occurred_at=parse_time(record.field("occurred_at"), record["occurred_at"]),
+        occurred_at=parse_time(f"{path}.occurred_at", record["occurred_at"]),
         manner=record["manner"],
         content=record["content"],
         place=record["place"],

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from threeregs import _canonical
+from threeregs._checks import ID_PATTERN, MAX_ID
 from threeregs._decision import Blocker, BlockerCode, Decision, Note, NoteCode
 from threeregs._errors import (
     CaseClosedError,
@@ -48,8 +49,6 @@ from threeregs._errors import (
     WrongStageError,
 )
 from threeregs._model import (
-    _ID_PATTERN,
-    MAX_ID,
     Filing,
     MonthlyObligation,
     Receipt,
@@ -175,7 +174,7 @@ class StageGate:
         if (
             not isinstance(person_id, str)
             or len(person_id) > MAX_ID
-            or not _ID_PATTERN.fullmatch(person_id)
+            or not ID_PATTERN.fullmatch(person_id)
         ):
             raise ValidationError(
                 "person_id",

@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from threeregs._checks import (
+    MAX_ID,
+    check_aware,
+    check_id,
+    check_member,
+    check_text,
+    member_converter,
+    nfc,
+    to_utc,
+)
 from threeregs._errors import ValidationError
 from threeregs._vocabulary import (
     BUCKETS_BY_CONDUCT,
@@ -42,18 +51,14 @@ MAX_POSITION: Final = 50
 MAX_PLACE: Final = 200
 MAX_CONTENT: Final = 5000
 MAX_RESPONSE: Final = 1000
-MAX_ID: Final = 64
 #: Maximum number of records in one filing and attachments in one record.
 MAX_RECORDS: Final = 20
 MAX_ATTACHMENTS: Final = 20
 
-_ID_PATTERN = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:/-]*")
+_FILING_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 _DIGEST_PATTERN = re.compile(r"[0-9a-f]{64}")
 _MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
 _STAGE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,47}")
-# Control characters other than tab and line breaks never belong in a record.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_OR_BREAK = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _utcnow() -> dt.datetime:
@@ -68,34 +73,13 @@ def _encodable(value: str) -> bool:
     return True
 
 
-def _nfc(value: object) -> object:
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    return value
-
-
 def _text_validator(
     max_length: int, *, allow_empty: bool = False, multiline: bool = False
 ) -> Callable[[object, attrs.Attribute[str], object], None]:
     """Build a validator for text of at most *max_length* characters."""
 
     def validate(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-        name = attribute.name
-        if not isinstance(value, str):
-            raise ValidationError(name, value, "expected text")
-        if not _encodable(value):
-            raise ValidationError(name, value, "contains a lone surrogate; it is not valid UTF-8")
-        if not allow_empty and not value.strip():
-            raise ValidationError(name, value, "must not be empty")
-        if len(value) > max_length:
-            raise ValidationError(
-                name, value, f"is {len(value)} characters long, the limit is {max_length}"
-            )
-        bad = (_CONTROL if multiline else _CONTROL_OR_BREAK).search(value)
-        if bad:
-            raise ValidationError(
-                name, value, f"contains the control character {bad.group()!r}; remove it"
-            )
+        check_text(attribute.name, value, max_length, allow_empty=allow_empty, multiline=multiline)
 
     return validate
 
@@ -103,20 +87,13 @@ def _text_validator(
 def _text(max_length: int, *, allow_empty: bool = False, multiline: bool = False) -> Any:
     """Build a required attrs field for NFC-normalised text."""
     return attrs.field(
-        converter=_nfc,
+        converter=nfc,
         validator=_text_validator(max_length, allow_empty=allow_empty, multiline=multiline),
     )
 
 
 def _check_identifier(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not _ID_PATTERN.fullmatch(value):
-        raise ValidationError(
-            attribute.name,
-            value,
-            "expected an id of letters, digits and _ . : / - starting with a letter or digit",
-        )
-    if len(value) > MAX_ID:
-        raise ValidationError(attribute.name, value, f"ids are at most {MAX_ID} characters")
+    check_id(attribute.name, value)
 
 
 def _identifier() -> Any:
@@ -127,22 +104,10 @@ def _identifier() -> Any:
 def _enum(enum_type: type[Any]) -> Any:
     """Build a field that accepts a member of *enum_type* or its code."""
 
-    def convert(value: object) -> object:
-        if isinstance(value, enum_type):
-            return value
-        try:
-            return enum_type(value)
-        except ValueError:
-            return value
-
     def validate(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, enum_type):
-            allowed = ", ".join(str(m.value) for m in enum_type)
-            raise ValidationError(
-                attribute.name, value, f"unknown value; expected one of {allowed}"
-            )
+        check_member(attribute.name, value, enum_type)
 
-    return attrs.field(converter=convert, validator=validate)
+    return attrs.field(converter=member_converter(enum_type), validator=validate)
 
 
 def _bool() -> Any:
@@ -154,10 +119,7 @@ def _bool() -> Any:
 
 
 def _check_timestamp(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, dt.datetime) or value.tzinfo is None:
-        raise ValidationError(
-            attribute.name, value, "expected a timezone-aware datetime (use datetime.UTC)"
-        )
+    value = check_aware(attribute.name, value)
     if value.year < 1990:
         raise ValidationError(attribute.name, value, "lies before 1990")
     if value - _utcnow() > FUTURE_TOLERANCE:
@@ -168,19 +130,9 @@ def _check_timestamp(instance: object, attribute: attrs.Attribute[Any], value: o
         )
 
 
-def _to_utc(value: object) -> object:
-    # Store UTC to microsecond precision, which is what the canonical form keeps.
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        try:
-            return value.astimezone(dt.UTC)
-        except OverflowError:
-            return value  # the validator rejects it as out of range
-    return value
-
-
 def _timestamp() -> Any:
     """Build a required field for an aware timestamp, converted to UTC."""
-    return attrs.field(converter=_to_utc, validator=_check_timestamp)
+    return attrs.field(converter=to_utc, validator=_check_timestamp)
 
 
 def _instance_of(cls: type) -> Any:
@@ -239,13 +191,13 @@ class Record:
     place: str = attrs.field(
         default="",
         kw_only=True,
-        converter=_nfc,
+        converter=nfc,
         validator=_text_validator(MAX_PLACE, allow_empty=True),
     )
     response: str = attrs.field(
         default="",
         kw_only=True,
-        converter=_nfc,
+        converter=nfc,
         validator=_text_validator(MAX_RESPONSE, allow_empty=True, multiline=True),
     )
     attachments: tuple[str, ...] = attrs.field(
@@ -368,7 +320,7 @@ def _check_direct_to(instance: Filing, attribute: attrs.Attribute[Any], value: o
 def _check_optional_id(instance: Filing, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None:
         return
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{32}", value):
+    if not isinstance(value, str) or not _FILING_ID_PATTERN.fullmatch(value):
         raise ValidationError(attribute.name, value, "expected a filing id of 32 hex digits")
 
 
@@ -399,7 +351,7 @@ class Filing:
     )
     supersedes: str | None = attrs.field(default=None, validator=_check_optional_id, kw_only=True)
     filed_at: dt.datetime = attrs.field(
-        factory=_utcnow, converter=_to_utc, validator=_check_timestamp, kw_only=True
+        factory=_utcnow, converter=to_utc, validator=_check_timestamp, kw_only=True
     )
     filing_id: str = attrs.field(factory=_new_filing_id, validator=_check_optional_id, kw_only=True)
     policy_version: str | None = attrs.field(

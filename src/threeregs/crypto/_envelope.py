@@ -56,6 +56,11 @@ MAX_SLOTS: Final = 8
 #: seal to the same length.
 SIZE_CLASSES: Final = (8 * 1024, 64 * 1024, 512 * 1024, 1024 * 1024 + 4 * 1024)
 _SLOT_LABEL: Final = b"threeregs-slot-v1"
+_SUITES: Final = {suite.value: suite for suite in Suite}
+# Slot count (1 byte) and padded payload length (4 bytes) follow the envelope
+# id in the header core. Each slot starts with its key version (4 bytes).
+_COUNT_AND_PADDED: Final = struct.Struct(">BI")
+_KEY_VERSION: Final = struct.Struct(">I")
 _KEY_LABEL: Final = b"threeregs-v1 payload keys"
 
 
@@ -215,14 +220,10 @@ def parse_header(data: bytes) -> EnvelopeHeader:
     data = bytes(data)
     if len(data) < CORE_FIXED or data[:3] != MAGIC or data[3] != VERSION:
         raise InvalidEnvelopeError
-    try:
-        suite = Suite(data[4])
-    except ValueError:
-        raise InvalidEnvelopeError from None
-    envelope_id = data[5:21]
-    count = data[21]
-    (padded,) = struct.unpack(">I", data[22:26])
-    commitment = data[26:58]
+    suite = _SUITES.get(data[4])
+    if suite is None:
+        raise InvalidEnvelopeError
+    count, padded = _COUNT_AND_PADDED.unpack_from(data, 21)
     if not 1 <= count <= MAX_SLOTS or padded not in SIZE_CLASSES:
         raise InvalidEnvelopeError
     core_end = CORE_FIXED + OFFICE_FIELD * count
@@ -231,17 +232,21 @@ def parse_header(data: bytes) -> EnvelopeHeader:
         raise InvalidEnvelopeError
 
     slots = []
+    codes = set()
     for index in range(count):
-        field = data[CORE_FIXED + OFFICE_FIELD * index : CORE_FIXED + OFFICE_FIELD * (index + 1)]
-        code = field.rstrip(b"\x00")
+        start = CORE_FIXED + OFFICE_FIELD * index
+        code = data[start : start + OFFICE_FIELD].rstrip(b"\x00")
         if not code or b"\x00" in code or not code.isascii():
             raise InvalidEnvelopeError
-        start = core_end + index * slot_size
-        (version,) = struct.unpack(">I", data[start : start + 4])
-        slots.append(SlotHeader(index, code.decode("ascii"), version))
-    if len({slot.office_code for slot in slots}) != count:
+        (version,) = _KEY_VERSION.unpack_from(data, core_end + index * slot_size)
+        office_code = code.decode("ascii")
+        codes.add(office_code)
+        slots.append(SlotHeader(index, office_code, version))
+    if len(codes) != count:
         raise InvalidEnvelopeError
-    return EnvelopeHeader(suite, envelope_id, padded, commitment, tuple(slots), data[:core_end])
+    return EnvelopeHeader(
+        suite, data[5:21], padded, data[26:CORE_FIXED], tuple(slots), data[:core_end]
+    )
 
 
 def content_digest(data: bytes) -> str:

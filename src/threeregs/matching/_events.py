@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from threeregs._checks import MAX_ID
 from threeregs._errors import ValidationError
-from threeregs._model import MAX_CONTENT, MAX_ID
+from threeregs._model import MAX_CONTENT
 from threeregs.matching import _fields
 from threeregs.matching._clues import Clue, IntervenerDetails
 from threeregs.matching._kinds import ClueSource, EventKind

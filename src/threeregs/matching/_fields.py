@@ -1,38 +1,43 @@
 """attrs field builders for the values of the matching subsystem.
 
-They mirror the checks of the filing model (NFC text with length limits,
-ids of letters, digits and ``_ . : / -``, aware timestamps) and raise
-:class:`~threeregs.ValidationError` naming the field.
+They run the same checks as the filing model (:mod:`threeregs._checks`: NFC
+text with length limits, ids of letters, digits and ``_ . : / -``, aware
+timestamps) and raise :class:`~threeregs.ValidationError` naming the field.
+Unlike the model, a matching timestamp may lie in the future or before 1990,
+because clues from outside systems carry whatever times they were given.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
-import re
-import unicodedata
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from threeregs._checks import (
+    check_aware,
+    check_id,
+    check_member,
+    check_text,
+    member_converter,
+    nfc,
+    to_utc,
+)
 from threeregs._errors import ValidationError
-from threeregs._model import MAX_ID
 
-ID_PATTERN: Final = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:/-]*")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_OR_BREAK = re.compile(r"[\x00-\x1f\x7f]")
+if TYPE_CHECKING:
+    import enum
 
-
-def check_id(field: str, value: object) -> None:
-    """Raise :class:`ValidationError` unless *value* is a valid id."""
-    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
-        raise ValidationError(
-            field,
-            value,
-            "expected an id of letters, digits and _ . : / - starting with a letter or digit",
-        )
-    if len(value) > MAX_ID:
-        raise ValidationError(field, value, f"ids are at most {MAX_ID} characters")
+__all__ = [
+    "check_id",
+    "check_timestamp",
+    "identifier",
+    "instance",
+    "member",
+    "text",
+    "timestamp",
+    "to_utc",
+    "unit_interval",
+]
 
 
 def identifier(*, optional: bool = False) -> Any:
@@ -57,41 +62,17 @@ def text(
     keyword-only.
     """
 
-    def convert(value: object) -> object:
-        return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
-
     def validate(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-        name = attribute.name
-        if not isinstance(value, str):
-            raise ValidationError(name, value, "expected text")
-        if not allow_empty and not value.strip():
-            raise ValidationError(name, value, "must not be empty")
-        if len(value) > max_length:
-            raise ValidationError(
-                name, value, f"is {len(value)} characters long, the limit is {max_length}"
-            )
-        bad = (_CONTROL if multiline else _CONTROL_OR_BREAK).search(value)
-        if bad:
-            raise ValidationError(
-                name, value, f"contains the control character {bad.group()!r}; remove it"
-            )
+        check_text(attribute.name, value, max_length, allow_empty=allow_empty, multiline=multiline)
 
     if allow_empty:
-        return attrs.field(default="", converter=convert, validator=validate, kw_only=keyword)
-    return attrs.field(converter=convert, validator=validate, kw_only=keyword)
+        return attrs.field(default="", converter=nfc, validator=validate, kw_only=keyword)
+    return attrs.field(converter=nfc, validator=validate, kw_only=keyword)
 
 
 def check_timestamp(field: str, value: object) -> None:
     """Raise :class:`ValidationError` unless *value* is an aware datetime."""
-    if not isinstance(value, dt.datetime) or value.tzinfo is None:
-        raise ValidationError(field, value, "expected a timezone-aware datetime")
-
-
-def to_utc(value: object) -> object:
-    """Convert an aware datetime to UTC and leave anything else for the validator."""
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC)
-    return value
+    check_aware(field, value)
 
 
 def timestamp(*, optional: bool = False) -> Any:
@@ -110,22 +91,15 @@ def timestamp(*, optional: bool = False) -> Any:
 def member(enum_type: type[enum.Enum], *, optional: bool = False) -> Any:
     """Build a field that accepts a member of *enum_type* or its value."""
 
+    code_to_member = member_converter(enum_type)
+
     def convert(value: object) -> object:
-        if value is None or isinstance(value, enum_type):
-            return value
-        try:
-            return enum_type(value)
-        except ValueError:
-            return value
+        return None if value is None else code_to_member(value)
 
     def validate(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is None and optional:
             return
-        if not isinstance(value, enum_type):
-            allowed = ", ".join(str(m.value) for m in enum_type)
-            raise ValidationError(
-                attribute.name, value, f"unknown value; expected one of {allowed}"
-            )
+        check_member(attribute.name, value, enum_type)
 
     if optional:
         return attrs.field(default=None, converter=convert, validator=validate, kw_only=True)

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from threeregs._canonical import filing_from_dict
+from threeregs._checks import MAX_ID
 from threeregs._errors import MatchingInputError, ValidationError
-from threeregs._model import MAX_ID
 from threeregs.matching import _fields
 from threeregs.matching._clue_import import CHINA_STANDARD_TIME, parse_time
 from threeregs.matching._facts import FilingFacts, StageWindow, facts_from_filing
