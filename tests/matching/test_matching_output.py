@@ -86,6 +86,34 @@ def test_table_in_english():
     assert "Time and stage 0.88: expected 2024-03-08T00:00Z, observed accept #1" in text
 
 
+def test_narrow_console_gets_blocks():
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    two = MatchResult(findings=RESULT.findings * 2, rules=RESULT.rules)
+
+    render_table(two, console, locale="zh_CN", rule_labels={"unreported_intervention": "未报"})
+
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert all(len(line) <= 80 for line in lines)
+    assert not any("┃" in line for line in lines)
+    assert lines[0].startswith("1. 未报  分值 0.88")
+    assert sum(line.startswith("2. 未报") for line in lines) == 1
+    assert sum(line.startswith("过问干预人") and "王建国" in line for line in lines) == 2
+    assert any("参照 2024-03-08T00:00Z，实际 accept #1" in line for line in lines)
+
+
+def test_narrow_console_skips_empty_fields():
+    bare = Finding("unreported_intervention", 0.5, clue_id="c9")
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+
+    render_table(MatchResult(findings=(bare,), rules=RESULT.rules), console, locale="en")
+
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "Clue" in text
+    assert "c9" in text
+    assert "Filing" not in text
+    assert "Case" not in text
+
+
 @pytest.mark.parametrize(("locale", "heading"), [("zh_CN", "规则"), ("en", "Rule")])
 def test_csv(locale, heading):
     stream = io.StringIO()

@@ -6,6 +6,7 @@ import csv
 import json
 from typing import IO, TYPE_CHECKING, Any, Final
 
+from rich.rule import Rule
 from rich.table import Table
 
 from threeregs import _i18n
@@ -54,6 +55,8 @@ _COLUMNS: Final = (
     ("intervener", N_("Intervener")),
     ("why", N_("Why")),
 )
+#: Narrowest console, in columns, that gets the findings as one table.
+WIDE_TABLE: Final = 160
 _RULE_CODE: Final = N_("Rule code")
 _BOTH: Final = N_("{field} {score}: expected {expected}, observed {observed}")
 _OBSERVED: Final = N_("{field} {score}: {observed}")
@@ -106,14 +109,34 @@ def render_table(
     locale: str = _i18n.DEFAULT_LOCALE,
     rule_labels: Mapping[str, str] | None = None,
 ) -> None:
-    """Print the findings of *result* as a table on a rich *console*."""
+    """Print the findings of *result* on a rich *console*.
+
+    A console at least 160 columns wide gets one table with a row per
+    finding. A narrower one, such as an 80-column terminal, gets one block
+    per finding with a labelled line per field, because nine columns would
+    leave each too narrow to read.
+    """
     labels = rule_labels or {}
-    table = Table(show_lines=True)
-    for _key, heading in _COLUMNS:
-        table.add_column(_i18n.gettext(heading, locale), overflow="fold")
-    for finding in result.findings:
-        table.add_row(*_cells(finding, labels, locale, "\n"))
-    console.print(table)
+    headings = [_i18n.gettext(heading, locale) for _key, heading in _COLUMNS]
+    if console.width >= WIDE_TABLE:
+        table = Table(show_lines=True)
+        for heading in headings:
+            table.add_column(heading, overflow="fold")
+        for finding in result.findings:
+            table.add_row(*_cells(finding, labels, locale, "\n"))
+        console.print(table)
+        return
+
+    for number, finding in enumerate(result.findings, start=1):
+        rule, score, *details = _cells(finding, labels, locale, "\n")
+        console.print(Rule(f"{number}. {rule}  {headings[1]} {score}", align="left"))
+        block = Table.grid(padding=(0, 2))
+        block.add_column(no_wrap=True, style="bold")
+        block.add_column(overflow="fold")
+        for heading, value in zip(headings[2:], details, strict=True):
+            if value:
+                block.add_row(heading, value)
+        console.print(block)
 
 
 def write_csv(
