@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import sqlalchemy as sa
 
-from threeregs.store import ProblemKind, _verify
+from threeregs.store import ProblemKind, _verify, _verify_bulk, _verify_envelopes, _verify_stream
 from threeregs.store._log import encode_leaf
 from threeregs.store._merkle import leaf_hash, root_of
 from threeregs.store._tables import envelopes
@@ -33,10 +33,16 @@ ENTRIES = 350
 VICTIM = 150
 
 
+def read_in_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make verify fetch PAGE rows per round trip from every table it reads in pages."""
+    for module in (_verify, _verify_envelopes, _verify_stream):
+        monkeypatch.setattr(module, "STREAM_BATCH", PAGE)
+
+
 @pytest.fixture
 def paged(bed: LogBed, monkeypatch: pytest.MonkeyPatch) -> LogBed:
     """Return the bed with 350 sequenced synthetic entries, which verify reads 100 at a time."""
-    monkeypatch.setattr(_verify, "STREAM_BATCH", PAGE)
+    read_in_pages(monkeypatch)
     bed.insert_synthetic(ENTRIES)
     assert bed.sequence() == ENTRIES
     return bed
@@ -304,7 +310,7 @@ def insert_envelope_row(bed: LogBed, seq: int) -> str:
 
 def test_unsequenced_row_inside_a_page(bed: LogBed, monkeypatch: pytest.MonkeyPatch) -> None:
     """An envelope row between the seqs of a page's entries, which the log does not hold."""
-    monkeypatch.setattr(_verify, "STREAM_BATCH", PAGE)
+    read_in_pages(monkeypatch)
     receipts = bed.insert_synthetic(ENTRIES)
     victim = receipts[VICTIM].filing_id
     seq = bed.scalar("SELECT seq FROM threeregs_envelopes WHERE filing_id = :f", f=victim)
@@ -338,7 +344,7 @@ def test_envelope_row_given_another_filing_id(paged: LogBed) -> None:
 
 def test_checkpoints_at_page_and_block_edges(bed: LogBed, monkeypatch: pytest.MonkeyPatch) -> None:
     """Checkpoints at a page's end, inside pages and at a subtree edge; one entry rewritten."""
-    monkeypatch.setattr(_verify, "STREAM_BATCH", PAGE)
+    read_in_pages(monkeypatch)
     bed.insert_synthetic(ENTRIES)
     checkpoint = None
     for size in (100, 200, 256, 300):
@@ -374,9 +380,9 @@ def test_checkpoints_at_page_and_block_edges(bed: LogBed, monkeypatch: pytest.Mo
 
 def test_quick_verify_with_default_page_size(bed: LogBed) -> None:
     """A log longer than one page of the default size, with one digest altered."""
-    bed.insert_synthetic(_verify.STREAM_BATCH + 10)
+    bed.insert_synthetic(_verify_stream.STREAM_BATCH + 10)
     bed.sequence()
-    index = _verify.STREAM_BATCH + 5
+    index = _verify_stream.STREAM_BATCH + 5
     filing_id = filing_of(bed, index)
     bed.sql(
         "UPDATE threeregs_envelopes SET digest = :d WHERE filing_id = :f", d="f" * 64, f=filing_id
@@ -395,7 +401,7 @@ def test_clean_pages_pass_the_bulk_checks(paged: LogBed, monkeypatch: pytest.Mon
     def fail(*args: Any) -> None:
         pytest.fail("a clean page went through check_entries")
 
-    monkeypatch.setattr(_verify._Stream, "check_entries", fail)
+    monkeypatch.setattr(_verify_stream._Stream, "check_entries", fail)
 
     report = quick(paged)
 
@@ -410,14 +416,16 @@ def test_leaves_match_compares_every_field() -> None:
     hex_digests = [value.hex() for value in digests]
     other = os.urandom(16).hex()
 
-    assert _verify._leaves_match(leaves, 7, hex_ids, hex_digests)
-    assert not _verify._leaves_match(leaves, 8, hex_ids, hex_digests)
-    assert not _verify._leaves_match(leaves, 7, [*hex_ids[:2], other], hex_digests)
-    assert not _verify._leaves_match(leaves, 7, hex_ids, [*hex_digests[:2], "0" * 64])
-    assert not _verify._leaves_match(leaves, 7, [value.upper() for value in hex_ids], hex_digests)
-    assert not _verify._leaves_match(
+    assert _verify_bulk._leaves_match(leaves, 7, hex_ids, hex_digests)
+    assert not _verify_bulk._leaves_match(leaves, 8, hex_ids, hex_digests)
+    assert not _verify_bulk._leaves_match(leaves, 7, [*hex_ids[:2], other], hex_digests)
+    assert not _verify_bulk._leaves_match(leaves, 7, hex_ids, [*hex_digests[:2], "0" * 64])
+    assert not _verify_bulk._leaves_match(
+        leaves, 7, [value.upper() for value in hex_ids], hex_digests
+    )
+    assert not _verify_bulk._leaves_match(
         [b"\x02" + leaves[0][1:], *leaves[1:]], 7, hex_ids, hex_digests
     )
-    assert not _verify._leaves_match(
+    assert not _verify_bulk._leaves_match(
         [leaves[0][:-1], leaves[0][-1:] + leaves[1], leaves[2]], 7, hex_ids, hex_digests
     )
