@@ -14,14 +14,12 @@ import datetime as dt
 import functools
 import json
 import logging
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 from sqlalchemy import (
-    String,
     and_,
     bindparam,
-    exists,
     func,
     insert,
     literal,
@@ -32,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from threeregs import _canonical
+from threeregs import _filing_sql as sql
 from threeregs._checks import ID_PATTERN, MAX_ID
 from threeregs._decision import Blocker, BlockerCode, Decision, Note, NoteCode
 from threeregs._errors import (
@@ -54,7 +53,6 @@ from threeregs._model import (
     Receipt,
     StageObligation,
 )
-from threeregs.crypto._envelope import content_digest, seal_envelope
 from threeregs.crypto._keys import CertifiedKey
 from threeregs.crypto._sealer import Sealer
 from threeregs.policy._policy import default_policy
@@ -68,8 +66,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
     from sqlalchemy.orm import Session
 
+    from threeregs.crypto._envelope import SlotTarget
     from threeregs.crypto._keys import TrustAnchor
-    from threeregs.policy._policy import Policy
+    from threeregs.policy._policy import Policy, Route
 
     Conn = Connection | Session
 
@@ -100,6 +99,11 @@ class StageGate:
     *anchor* is the trust anchor from host configuration; it is needed to
     seal filings. *directory* defaults to the offices stored in the
     database. *policy* defaults to :func:`threeregs.policy.default_policy`.
+
+    The gate remembers the office keys it read for a filing. A later filing
+    that seals to them checks in SQL that they are still current, so the
+    next filing after another process issues, retires or replaces a key
+    uses the new set.
     """
 
     def __init__(
@@ -115,6 +119,9 @@ class StageGate:
         self._directory = directory
         self._sealer = None if anchor is None else Sealer(anchor)
         self._clock = clock
+        # The newest active key of each office, as the last filing read it.
+        # The first write of a filing that uses them checks that they still are.
+        self._keys: dict[str, CertifiedKey] = {}
 
     def __repr__(self) -> str:
         return f"StageGate(policy={self.policy.version!r})"
@@ -386,10 +393,7 @@ class StageGate:
         met raises :class:`DuplicateFilingError` unless it names the earlier
         filing in ``supersedes``.
         """
-        if self._sealer is None:
-            raise ValidationError(
-                "anchor", None, "StageGate needs anchor= (the trust anchor) to seal filings"
-            )
+        self._sealing()
         if filing.obligation is None and filing.is_zero:
             raise ValidationError(
                 "records",
@@ -398,36 +402,111 @@ class StageGate:
                 "zero report outside a stage or month",
             )
         db = connection_of(conn)
-        directory = self.directory(db)
-        chain = directory.chain(filing.filer.office_code)
+        chain = self.directory(db).chain(filing.filer.office_code)
         route = self.policy.route(filing, chain)
-        filing = attrs.evolve(filing, policy_version=self.policy.version)
+        if filing.policy_version != self.policy.version:
+            filing = attrs.evolve(filing, policy_version=self.policy.version)
         now = self._clock()
+        codes = [office.code for office in chain]
 
-        keys, stored = self._keys_and_existing(db, [o.code for o in chain], filing.filing_id)
+        receipt = self._file_with_known_keys(db, filing, codes, route, now)
+        if receipt is not None:
+            return receipt
+        keys, stored = self._read_keys(db, codes, filing.filing_id)
         if stored is not None:
             return Receipt(filing.filing_id, stored[0], stored[1], notices=route.notices)
-        missing = [o.code for o in chain if o.code not in keys]
+        # Check every office key before anything is written, so that an
+        # untrusted or expired key leaves no obligation claimed without an
+        # envelope, even in a host that commits after catching the error.
+        targets = self._targets(codes, keys, route, now)
+        obligation = filing.obligation
+        if obligation is None:
+            return self._store(db, filing, targets, route, now)
+        if isinstance(obligation, StageObligation):
+            self._bump_stage(db, filing, obligation)
+        if filing.supersedes is not None:
+            self._check_amendment(db, filing, obligation)
+            return self._store(db, filing, targets, route, now)
+        kind = sql.ClaimKind(_kind(obligation), 0)
+        parameters = self._claim_parameters(filing, obligation, now)
+        receipt = self._claim_and_store(db, filing, kind, parameters, targets, route, now)
+        if receipt is None:
+            raise self._claim_error(db, filing, obligation, parameters)
+        return receipt
+
+    def _file_with_known_keys(
+        self, db: Connection, filing: Filing, codes: list[str], route: Route, now: dt.datetime
+    ) -> Receipt | None:
+        """File a stage report or monthly return without reading the keys first.
+
+        The filing is sealed to the keys that the gate read for an earlier
+        filing. Its first write is the bump of the case version, or the claim
+        of a monthly return. That write changes a row only if each of those
+        keys is still its office's newest active key with the same
+        certificate, so a key that was issued, retired or replaced since is
+        never missed. Returns None, having written nothing, when the path that
+        reads the keys must decide. That is the case for an amendment or
+        anytime record, an office whose key the gate has not read, a
+        remembered key that no longer verifies, a changed key, a case in
+        another stage, and a monthly return that claimed no row.
+        """
+        obligation = filing.obligation
+        keys = self._known_keys(codes)
+        if keys is None or obligation is None or filing.supersedes is not None:
+            return None
+        try:
+            targets = self._targets(codes, keys, route, now)
+        except UntrustedKeyError:
+            return None
+        checked = {
+            **sql.obligation_parameters(filing, obligation),
+            **sql.key_parameters(codes, keys),
+        }
+        if isinstance(obligation, MonthlyObligation):
+            kind = sql.ClaimKind("month", len(codes))
+            parameters = {**checked, "filed_at_": now}
+            return self._claim_and_store(db, filing, kind, parameters, targets, route, now)
+
+        if db.execute(sql.stage_bump(len(codes)), checked).rowcount != 1:
+            return None
+        parameters = self._claim_parameters(filing, obligation, now)
+        kind = sql.ClaimKind("stage", 0)
+        receipt = self._claim_and_store(db, filing, kind, parameters, targets, route, now)
+        if receipt is not None:
+            return receipt
+        # The case row is locked, but no row was claimed. Either the report
+        # is stored already, or the filer may not file for this visit (again).
+        _, stored = self._read_keys(db, codes, filing.filing_id)
+        if stored is not None:
+            return Receipt(filing.filing_id, stored[0], stored[1], notices=route.notices)
+        raise self._claim_error(db, filing, obligation, parameters)
+
+    def _claim_parameters(
+        self, filing: Filing, obligation: StageObligation | MonthlyObligation, now: dt.datetime
+    ) -> dict[str, Any]:
+        """Return the parameters of the claim of *obligation*, with the time it is filed."""
+        filed_at = self._clock() if isinstance(obligation, StageObligation) else now
+        return {**sql.obligation_parameters(filing, obligation), "filed_at_": filed_at}
+
+    def _targets(
+        self, codes: list[str], keys: dict[str, CertifiedKey], route: Route, now: dt.datetime
+    ) -> list[SlotTarget]:
+        """Check the key of every office in the chain and mark the route's recipients."""
+        missing = [code for code in codes if code not in keys]
         if missing:
             raise UntrustedKeyError(
                 f"office {missing[0]!r} has no active key; issue one with `threeregs keys issue`"
             )
+        chain = [(code, keys[code]) for code in codes]
+        return self._sealing().targets(chain, route.recipients, at=now)
 
-        # Check every office key before anything is written, so that an
-        # untrusted or expired key leaves no obligation claimed without an
-        # envelope, even in a host that commits after catching the error.
-        targets = self._sealer.targets(
-            [(o.code, keys[o.code]) for o in chain], route.recipients, at=now
-        )
-        if isinstance(filing.obligation, StageObligation):
-            self._claim_stage(db, filing, filing.obligation)
-        elif isinstance(filing.obligation, MonthlyObligation):
-            self._claim_month(db, filing, filing.obligation, now)
-
-        envelope = seal_envelope(
+    def _seal(
+        self, filing: Filing, targets: list[SlotTarget], now: dt.datetime
+    ) -> tuple[str, dict[str, Any]]:
+        """Seal *filing* to *targets* and return its digest and envelope row."""
+        envelope, digest = self._sealing().seal_to_targets(
             _canonical.dumps(filing), targets, envelope_id=bytes.fromhex(filing.filing_id)
         )
-        digest = content_digest(envelope)
         row: dict[str, Any] = {
             "filing_id": filing.filing_id,
             "digest": digest,
@@ -435,26 +514,91 @@ class StageGate:
             "envelope": envelope,
         }
         for index in range(t.SLOTS):
-            office = chain[index] if index < len(chain) else None
-            row[f"slot{index}_office"] = None if office is None else office.code
-            row[f"slot{index}_version"] = (
-                None if office is None else keys[office.code].record.key_version
-            )
+            target = targets[index] if index < len(targets) else None
+            row[f"slot{index}_office"] = None if target is None else target.office_code
+            row[f"slot{index}_version"] = None if target is None else target.key_version
+        return digest, row
+
+    def _store(
+        self,
+        db: Connection,
+        filing: Filing,
+        targets: list[SlotTarget],
+        route: Route,
+        now: dt.datetime,
+    ) -> Receipt:
+        """Seal *filing* to *targets*, insert its envelope row and return the receipt."""
+        digest, row = self._seal(filing, targets, now)
         try:
-            db.execute(insert(t.envelopes), row)
+            db.execute(sql.envelope_insert(), row)
         except IntegrityError:
-            raise DuplicateFilingError(
-                f"filing {filing.filing_id} was stored by a concurrent transaction; "
-                "roll back and file again to get its receipt"
-            ) from None
-        logger.info("filing %s stored (%d slots)", filing.filing_id, len(chain))
+            raise _stored_concurrently(filing) from None
+        logger.info("filing %s stored (%d slots)", filing.filing_id, len(targets))
         return Receipt(filing.filing_id, digest, now, notices=route.notices)
 
-    def _keys_and_existing(
+    def _claim_and_store(  # noqa: PLR0917 - the state of one filing
+        self,
+        db: Connection,
+        filing: Filing,
+        kind: sql.ClaimKind,
+        parameters: dict[str, Any],
+        targets: list[SlotTarget],
+        route: Route,
+        now: dt.datetime,
+    ) -> Receipt | None:
+        """Claim the obligation and store the envelope, or return None if no row was claimed.
+
+        On PostgreSQL both happen in one statement, in which the envelope
+        insert depends on the claim's RETURNING row. Other databases run the
+        envelope insert after the claim. The filing is sealed first either way.
+        """
+        digest, row = self._seal(filing, targets, now)
+        merged = sql.merges_claim_and_store(db.dialect)
+        try:
+            if merged:
+                store = {f"{name}_": value for name, value in row.items()}
+                claimed = db.execute(sql.claim_and_store(kind), {**parameters, **store})
+            else:
+                claimed = db.execute(sql.claim(kind), parameters)
+        except IntegrityError as error:
+            # Stage claims are serialised by the lock on the case row, so only
+            # a concurrent monthly return or envelope can break a unique key.
+            monthly = filing.obligation
+            if merged and (
+                not isinstance(monthly, MonthlyObligation) or sql.violates(error, t.envelopes)
+            ):
+                raise _stored_concurrently(filing) from None
+            if isinstance(monthly, MonthlyObligation):
+                raise _monthly_duplicate(filing, monthly) from None
+            raise
+        if claimed.rowcount != 1:
+            return None
+        if not merged:
+            try:
+                db.execute(sql.envelope_insert(), row)
+            except IntegrityError:
+                raise _stored_concurrently(filing) from None
+        logger.info("filing %s stored (%d slots)", filing.filing_id, len(targets))
+        return Receipt(filing.filing_id, digest, now, notices=route.notices)
+
+    def _sealing(self) -> Sealer:
+        """Return the sealer, or raise if the gate was built without a trust anchor."""
+        if self._sealer is None:
+            raise ValidationError(
+                "anchor", None, "StageGate needs anchor= (the trust anchor) to seal filings"
+            )
+        return self._sealer
+
+    def _read_keys(
         self, db: Connection, codes: list[str], filing_id: str
     ) -> tuple[dict[str, CertifiedKey], tuple[str, dt.datetime] | None]:
-        """Read the newest active key of each office, and any stored copy of the filing."""
-        rows = db.execute(_keys_statement(), {"codes": codes, "filing_id": filing_id}).all()
+        """Read the newest active key of each office, and any stored copy of the filing.
+
+        The keys are remembered for the next filing from the same offices.
+        """
+        parameters = {f"code{index}": code for index, code in enumerate(codes)}
+        parameters["filing_id"] = filing_id
+        rows = db.execute(sql.keys_select(len(codes)), parameters).all()
         newest: dict[str, tuple[int, bytes]] = {}
         stored = None
         for row in rows:
@@ -462,20 +606,24 @@ class StageGate:
                 stored = (row.digest, row.received_at)
             if row.office_code not in newest or row.key_version > newest[row.office_code][0]:
                 newest[row.office_code] = (row.key_version, row.certificate)
-        keys = {code: _parse_certificate(cert) for code, (_, cert) in newest.items()}
+        keys = {code: sql.parse_certificate(bytes(cert)) for code, (_, cert) in newest.items()}
+        for code in codes:
+            if code in keys:
+                self._keys[code] = keys[code]
+            else:
+                self._keys.pop(code, None)
         return keys, stored
 
-    def _claim_stage(self, db: Connection, filing: Filing, obligation: StageObligation) -> None:
-        """Record that the filer met the stage obligation, or raise why not."""
-        statements = _stage_statements()
-        person = filing.filer.person_id
-        parameters = {
-            "case_id_": obligation.case_id,
-            "stage_": obligation.stage,
-            "round_": obligation.round,
-            "person_": person,
-        }
-        bumped = db.execute(statements.bump, parameters)
+    def _known_keys(self, codes: list[str]) -> dict[str, CertifiedKey] | None:
+        """Return the remembered key of each office, or None if one is not known."""
+        try:
+            return {code: self._keys[code] for code in codes}
+        except KeyError:
+            return None
+
+    def _bump_stage(self, db: Connection, filing: Filing, obligation: StageObligation) -> None:
+        """Lock the case row by bumping its version, or raise why the stage cannot be filed."""
+        bumped = db.execute(sql.stage_bump(0), sql.obligation_parameters(filing, obligation))
         if bumped.rowcount != 1:
             state = self.case(db, obligation.case_id)
             if state.closed:
@@ -485,74 +633,49 @@ class StageGate:
                 f"not {obligation.stage!r} round {obligation.round}; file for the current stage"
             )
 
-        if filing.supersedes is not None:
-            found = db.execute(
-                statements.amendment, {**parameters, "supersedes_": filing.supersedes}
-            ).one()
-            self._check_amendment(
-                filing,
-                on_case=bool(found.on_case),
-                already=bool(found.already),
-                earlier=bool(found.earlier),
-            )
-            return
-
-        claimed = db.execute(statements.claim, {**parameters, "filed_at_": self._clock()})
-        if claimed.rowcount == 1:
-            return
-        assignment = db.execute(statements.on_case, parameters).one()
+    def _claim_error(
+        self,
+        db: Connection,
+        filing: Filing,
+        obligation: StageObligation | MonthlyObligation,
+        parameters: dict[str, Any],
+    ) -> NotOnCaseError | DuplicateFilingError:
+        """Build the error for a claim of *obligation* that inserted no row."""
+        if isinstance(obligation, MonthlyObligation):
+            return _monthly_duplicate(filing, obligation)
+        person = filing.filer.person_id
+        assignment = db.execute(sql.stage_on_case(), parameters).one()
         if not assignment.on_case:
-            raise NotOnCaseError(
+            return NotOnCaseError(
                 f"person {person!r} is not assigned to case {obligation.case_id!r} for stage "
                 f"{obligation.stage!r}; assign them first"
             )
-        raise DuplicateFilingError(
+        return DuplicateFilingError(
             f"person {person!r} has already filed for case {obligation.case_id!r} stage "
             f"{obligation.stage!r} round {obligation.round}; to amend, file again with "
             "supersedes=<id of the earlier filing>"
         )
 
     def _check_amendment(
-        self, filing: Filing, *, on_case: bool, already: bool, earlier: bool
+        self, db: Connection, filing: Filing, obligation: StageObligation | MonthlyObligation
     ) -> None:
-        if not earlier:
+        """Raise unless the filing named in ``supersedes`` is the filer's earlier one here."""
+        parameters = {
+            **sql.obligation_parameters(filing, obligation),
+            "supersedes_": filing.supersedes,
+        }
+        found = db.execute(sql.amendment_select(_kind(obligation)), parameters).one()
+        if not found.earlier:
             raise UnknownFilingError(
                 f"filing {filing.supersedes} named in supersedes is not stored; check the id "
                 "on your receipt"
             )
-        if not on_case:
+        if not found.on_case:
             raise NotOnCaseError(f"person {filing.filer.person_id!r} is not assigned to the case")
-        if not already:
+        if not found.already:
             raise UnknownFilingError(
                 f"there is no earlier filing of {filing.filer.person_id!r} for this stage to "
                 "amend; file without supersedes"
-            )
-
-    def _claim_month(
-        self, db: Connection, filing: Filing, obligation: MonthlyObligation, now: dt.datetime
-    ) -> None:
-        statements = _month_statements()
-        person = filing.filer.person_id
-        parameters = {"person_": person, "month_": obligation.month}
-        if filing.supersedes is not None:
-            found = db.execute(
-                statements.amendment, {**parameters, "supersedes_": filing.supersedes}
-            ).one()
-            self._check_amendment(
-                filing, on_case=True, already=bool(found.already), earlier=bool(found.earlier)
-            )
-            return
-        try:
-            claimed = db.execute(
-                statements.claim,
-                {**parameters, "office_code_": filing.filer.office_code, "filed_at_": now},
-            )
-        except IntegrityError:
-            claimed = None
-        if claimed is None or claimed.rowcount != 1:
-            raise DuplicateFilingError(
-                f"person {person!r} has already filed the monthly return for {obligation.month}; "
-                "to amend, file again with supersedes=<id of the earlier filing>"
             )
 
     # --- offices and keys ------------------------------------------------
@@ -702,106 +825,21 @@ def _check_statement() -> Any:
     )
 
 
-@functools.lru_cache(maxsize=1024)
-def _parse_certificate(certificate: bytes) -> CertifiedKey:
-    """Parse a stored certificate, remembering the result: every filing reads four of them."""
-    return CertifiedKey.from_bytes(certificate)
+def _kind(obligation: StageObligation | MonthlyObligation) -> Literal["stage", "month"]:
+    return "stage" if isinstance(obligation, StageObligation) else "month"
 
 
-class _ClaimStatements(NamedTuple):
-    """Statements behind claiming an obligation, built once with parameters ending in ``_``."""
-
-    bump: Any
-    claim: Any
-    amendment: Any
-    on_case: Any
-
-
-@functools.cache
-def _stage_statements() -> _ClaimStatements:
-    """Build the statements behind a stage filing.
-
-    Parameters: ``case_id_``, ``stage_``, ``round_`` and ``person_``, plus
-    ``filed_at_`` for the claim and ``supersedes_`` for an amendment.
-    """
-    c, a, s = t.cases, t.assignments, t.stage_filings
-    case_id: Any = bindparam("case_id_")
-    person = bindparam("person_", type_=String)
-    on_case = exists().where(
-        a.c.case_id == c.c.case_id,
-        a.c.person_id == person,
-        a.c.from_visit <= c.c.visit,
-        or_(a.c.to_visit.is_(None), a.c.to_visit >= c.c.visit),
-    )
-    already = exists().where(
-        s.c.case_id == c.c.case_id, s.c.visit == c.c.visit, s.c.person_id == person
-    )
-    earlier = exists().where(t.envelopes.c.filing_id == bindparam("supersedes_"))
-    bump = (
-        update(c)
-        .where(
-            c.c.case_id == case_id,
-            c.c.stage == bindparam("stage_"),
-            c.c.round == bindparam("round_"),
-            c.c.closed.is_(False),
-        )
-        .values(version=c.c.version + 1)
-    )
-    claim = (
-        insert(s)
-        .from_select(
-            ["case_id", "visit", "person_id", "stage", "round", "filed_at"],
-            select(
-                c.c.case_id,
-                c.c.visit,
-                person,
-                c.c.stage,
-                c.c.round,
-                bindparam("filed_at_", type_=t.Time),
-            ).where(c.c.case_id == case_id, on_case, ~already),
-        )
-        # psycopg reports no row count for an INSERT unless SQLAlchemy is told to keep it.
-        .execution_options(preserve_rowcount=True)
-    )
-    return _ClaimStatements(
-        bump=bump,
-        claim=claim,
-        amendment=select(
-            on_case.label("on_case"), already.label("already"), earlier.label("earlier")
-        ).where(c.c.case_id == case_id),
-        on_case=select(on_case.label("on_case")).where(c.c.case_id == case_id),
+def _monthly_duplicate(filing: Filing, obligation: MonthlyObligation) -> DuplicateFilingError:
+    return DuplicateFilingError(
+        f"person {filing.filer.person_id!r} has already filed the monthly return for "
+        f"{obligation.month}; to amend, file again with supersedes=<id of the earlier filing>"
     )
 
 
-@functools.cache
-def _month_statements() -> _ClaimStatements:
-    """Build the statements behind a monthly return.
-
-    Parameters: ``person_`` and ``month_``, plus ``office_code_`` and
-    ``filed_at_`` for the claim and ``supersedes_`` for an amendment.
-    """
-    m = t.monthly_returns
-    person, month = bindparam("person_", type_=String), bindparam("month_", type_=String)
-    already = exists().where(m.c.person_id == person, m.c.month == month)
-    earlier = exists().where(t.envelopes.c.filing_id == bindparam("supersedes_"))
-    claim = (
-        insert(m)
-        .from_select(
-            ["person_id", "month", "office_code", "filed_at"],
-            select(
-                person,
-                month,
-                bindparam("office_code_", type_=String),
-                bindparam("filed_at_", type_=t.Time),
-            ).where(~already),
-        )
-        .execution_options(preserve_rowcount=True)
-    )
-    return _ClaimStatements(
-        bump=None,
-        claim=claim,
-        amendment=select(already.label("already"), earlier.label("earlier")),
-        on_case=None,
+def _stored_concurrently(filing: Filing) -> DuplicateFilingError:
+    return DuplicateFilingError(
+        f"filing {filing.filing_id} was stored by a concurrent transaction; "
+        "roll back and file again to get its receipt"
     )
 
 
@@ -824,17 +862,6 @@ def _move_statement() -> Any:
             version=c.c.version + 1,
             closed=bindparam("closed_"),
         )
-    )
-
-
-@functools.cache
-def _keys_statement() -> Any:
-    """Build the SELECT of the active keys of offices ``codes`` and filing ``filing_id``, once."""
-    k, e = t.office_keys, t.envelopes
-    return (
-        select(k.c.office_code, k.c.key_version, k.c.certificate, e.c.digest, e.c.received_at)
-        .select_from(k.outerjoin(e, e.c.filing_id == bindparam("filing_id")))
-        .where(k.c.office_code.in_(bindparam("codes", expanding=True)), k.c.retired_at.is_(None))
     )
 
 

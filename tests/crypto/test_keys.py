@@ -224,6 +224,30 @@ def test_certified_round_trip(suite: Suite) -> None:
     assert CertifiedKey.from_bytes(certified.to_bytes()) == certified
 
 
+def test_bytes_follow_evolve() -> None:
+    # The serialised forms are kept after the first call; a changed copy must not share them.
+    certified = certify()
+    record_bytes, certified_bytes = certified.record.to_bytes(), certified.to_bytes()
+    later = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+    record = attrs.evolve(certified.record, not_after=later)
+    resigned = attrs.evolve(certified, record=record, signature=SIGNER.certify(record).signature)
+
+    fresh = KeyRecord(
+        office_code="330106",
+        level=4,
+        key_version=3,
+        suite=Suite.X25519,
+        public_key=PAIR.public_bytes(),
+        not_before=NOT_BEFORE,
+        not_after=later,
+    )
+    assert record.to_bytes() == fresh.to_bytes()
+    assert record.to_bytes() != record_bytes
+    assert resigned.to_bytes() != certified_bytes
+    assert CertifiedKey.from_bytes(resigned.to_bytes()) == resigned
+    assert certified.to_bytes() == certified_bytes
+
+
 @pytest.mark.parametrize(
     "data",
     [

@@ -167,6 +167,10 @@ class KeyRecord:
     # The signed form keeps whole seconds, so the value does too.
     not_before: dt.datetime = attrs.field(converter=_whole_seconds)
     not_after: dt.datetime = attrs.field(converter=_whole_seconds)
+    # The signed form, made from the fields above on first use and kept,
+    # because sealing checks every slot's record on every filing. attrs.evolve
+    # starts it empty.
+    _encoded: bytes | None = attrs.field(init=False, default=None, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if len(self.public_key) != _PUBLIC_LENGTH[self.suite]:
@@ -180,6 +184,8 @@ class KeyRecord:
 
     def to_bytes(self) -> bytes:
         """Serialise canonically: the bytes the trust anchor signs."""
+        if self._encoded is not None:
+            return self._encoded
         body = {
             "key_version": self.key_version,
             "level": self.level,
@@ -189,7 +195,9 @@ class KeyRecord:
             "public_key": self.public_key.hex(),
             "suite": int(self.suite),
         }
-        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
+        encoded = json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
+        object.__setattr__(self, "_encoded", encoded)
+        return encoded
 
     @classmethod
     def from_bytes(cls, data: bytes) -> KeyRecord:
@@ -231,11 +239,17 @@ class CertifiedKey:
 
     record: KeyRecord
     signature: bytes = attrs.field(repr=False)
+    # The serialised form, kept after the first use like KeyRecord's.
+    _encoded: bytes | None = attrs.field(init=False, default=None, eq=False, repr=False)
 
     def to_bytes(self) -> bytes:
         """Serialise as magic, record length, record, 64-byte signature."""
+        if self._encoded is not None:
+            return self._encoded
         body = self.record.to_bytes()
-        return _CERT_MAGIC + struct.pack(">I", len(body)) + body + self.signature
+        encoded = _CERT_MAGIC + struct.pack(">I", len(body)) + body + self.signature
+        object.__setattr__(self, "_encoded", encoded)
+        return encoded
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CertifiedKey:

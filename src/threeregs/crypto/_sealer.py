@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import TYPE_CHECKING
 
 import attrs
 
 from threeregs._errors import UntrustedKeyError, ValidationError
-from threeregs.crypto._envelope import SlotTarget, open_envelope, seal_envelope
+from threeregs.crypto._envelope import (
+    CORE_FIXED,
+    OFFICE_FIELD,
+    SlotTarget,
+    open_envelope,
+    seal_envelope,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
 
     from threeregs.crypto._envelope import _NotAddressed
-    from threeregs.crypto._keys import CertifiedKey, OfficeKeyPair, TrustAnchor
+    from threeregs.crypto._keys import CertifiedKey, OfficeKeyPair, PublicKey, Suite, TrustAnchor
 
 
 @attrs.frozen
@@ -27,6 +34,11 @@ class Sealer:
     """
 
     anchor: TrustAnchor
+    # Public key objects by suite and raw bytes, built once: every filing
+    # needs one for each slot.
+    _public_keys: dict[tuple[Suite, bytes], PublicKey] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False
+    )
 
     def targets(
         self,
@@ -48,13 +60,16 @@ class Sealer:
         targets = []
         for office_code, certified in chain:
             record = self.anchor.verify(certified, office_code=office_code, at=when)
-            try:
-                public = record.public()
-            except ValueError:
-                raise UntrustedKeyError(
-                    f"key of office {office_code!r} version {record.key_version} "
-                    "holds an invalid public key"
-                ) from None
+            public = self._public_keys.get((record.suite, record.public_key))
+            if public is None:
+                try:
+                    public = record.public()
+                except ValueError:
+                    raise UntrustedKeyError(
+                        f"key of office {office_code!r} version {record.key_version} "
+                        "holds an invalid public key"
+                    ) from None
+                self._public_keys[record.suite, record.public_key] = public
             targets.append(
                 SlotTarget(
                     office_code=office_code,
@@ -78,6 +93,23 @@ class Sealer:
         """Seal *payload* with one slot per office of *chain*."""
         targets = self.targets(chain, recipients, at=at)
         return seal_envelope(payload, targets, envelope_id=envelope_id)
+
+    def seal_to_targets(
+        self, payload: bytes, targets: Sequence[SlotTarget], *, envelope_id: bytes
+    ) -> tuple[bytes, str]:
+        """Seal *payload* to *targets* from :meth:`targets`; return the envelope and its digest.
+
+        The digest equals :func:`~threeregs.crypto.content_digest` of the
+        envelope. It is computed from the slot count and suite of *targets*
+        instead of parsing the header that was just written.
+        """
+        envelope = seal_envelope(payload, targets, envelope_id=envelope_id)
+        core_end = CORE_FIXED + OFFICE_FIELD * len(targets)
+        payload_start = core_end + len(targets) * (4 + targets[0].suite.slot_length)
+        view = memoryview(envelope)
+        digest = hashlib.sha256(view[:core_end])
+        digest.update(view[payload_start:])
+        return envelope, digest.hexdigest()
 
     def reseal(
         self,
