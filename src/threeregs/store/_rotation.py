@@ -23,7 +23,7 @@ from threeregs.store import _tables as t
 from threeregs.store._offices import add_office_key, office_keys
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from sqlalchemy import ColumnElement, Connection, Engine, Row
 
@@ -121,6 +121,14 @@ def rewrap_office(
     private = keystore.keys_for(office_code)
     public = record.public()
     rewrapped = 0
+    pending = None
+    if progress:
+        # Counted once: filings sealed while the job runs use the new key, so
+        # the slots left to move are the ones counted here less those moved.
+        with engine.connect() as conn:
+            pending = conn.execute(
+                select(func.count()).where(_pending(office_code, record.key_version))
+            ).scalar_one()
     while True:
         with engine.begin() as conn:
             job = t.rewrap_jobs
@@ -129,12 +137,22 @@ def rewrap_office(
                     job.c.office_code == office_code, job.c.to_version == record.key_version
                 )
             ).scalar_one()
-            rows = conn.execute(
-                select(t.envelopes)
-                .where(t.envelopes.c.seq > done_through, _pending(office_code, record.key_version))
-                .order_by(t.envelopes.c.seq)
-                .limit(batch)
-            ).all()
+            # The page is found through the slot indexes and then read by seq,
+            # so each batch costs the same however many envelopes follow it.
+            page = list(
+                conn.execute(
+                    t.addressed_seqs(
+                        office_code, after=done_through, limit=batch, other_than=record.key_version
+                    )
+                ).scalars()
+            )
+            rows: Sequence[Row[Any]] = ()
+            if page:
+                rows = conn.execute(
+                    select(t.envelopes)
+                    .where(t.envelopes.c.seq.in_(page))
+                    .order_by(t.envelopes.c.seq)
+                ).all()
             if not rows:
                 conn.execute(
                     update(job)
@@ -164,15 +182,10 @@ def rewrap_office(
                 .values(done_through=rows[-1].seq)
             )
             step = None
-            if progress:
-                left = conn.execute(
-                    select(func.count()).where(
-                        t.envelopes.c.seq > rows[-1].seq,
-                        _pending(office_code, record.key_version),
-                    )
-                ).scalar_one()
+            if pending is not None:
+                left = max(int(pending) - rewrapped, 0)
                 step = RewrapProgress(
-                    office_code, record.key_version, rows[-1].seq, rewrapped, int(left)
+                    office_code, record.key_version, rows[-1].seq, rewrapped, left
                 )
         # Report a batch only once it is committed, so that an exception in
         # the callback cannot undo work that was reported as done.

@@ -192,8 +192,12 @@ def slots_of(
     return or_(*conditions)
 
 
-def addressed_seqs(office_code: str, *, after: int, limit: int) -> Select[int]:
+def addressed_seqs(
+    office_code: str, *, after: int, limit: int, other_than: int | None = None
+) -> Select[int]:
     """Build a query for the next *limit* envelope seqs with a slot for *office_code*.
+
+    With *other_than*, only slots sealed to another key version count.
 
     A single condition over the four slot columns makes the database collect
     and sort every remaining match to return one page, so paging through a
@@ -201,14 +205,13 @@ def addressed_seqs(office_code: str, *, after: int, limit: int) -> Select[int]:
     walked in seq order on its own index and stops after *limit* rows, and
     only the smallest *limit* of those at most ``4 * limit`` seqs are kept.
     """
-    walks = [
-        select(envelopes.c.seq)
-        .where(envelopes.c[f"slot{index}_office"] == office_code, envelopes.c.seq > after)
-        .order_by(envelopes.c.seq)
-        .limit(limit)
-        .subquery(f"slot{index}")
-        for index in range(SLOTS)
-    ]
+    walks = []
+    for index in range(SLOTS):
+        condition = (envelopes.c[f"slot{index}_office"] == office_code) & (envelopes.c.seq > after)
+        if other_than is not None:
+            condition &= envelopes.c[f"slot{index}_version"] != other_than
+        walk = select(envelopes.c.seq).where(condition).order_by(envelopes.c.seq).limit(limit)
+        walks.append(walk.subquery(f"slot{index}"))
     merged = union_all(*(select(walk.c.seq) for walk in walks)).subquery("merged")
     return select(merged.c.seq).order_by(merged.c.seq).limit(limit)
 
