@@ -3,7 +3,8 @@
 All values are frozen attrs classes validated on construction; change one
 with :func:`attrs.evolve`, which validates again. Text fields are normalised
 to Unicode NFC so that the same text always has the same canonical bytes.
-Limits below are part of the documented format (``docs/filing-model.md``).
+Limits below are part of the documented canonical form (the "Canonical
+form" section of ``docs/envelope.md``).
 """
 
 from __future__ import annotations
