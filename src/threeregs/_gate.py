@@ -6,50 +6,45 @@ Every change to a case bumps its ``version`` column. :meth:`StageGate.advance`
 moves a case only if the version it checked is still current, so a
 concurrent assignment or filing makes it raise :class:`StaleCaseError`
 instead of letting a case slip past a missing filing.
+
+The evaluation of a decision and the statements that check and move a case
+live in ``_gate_decision``. The private methods of the filing path live in
+``_gate_filing``, which :class:`StageGate` inherits from.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import attrs
-from sqlalchemy import (
-    and_,
-    bindparam,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, literal, select, update
 
-from threeregs import _canonical
 from threeregs import _filing_sql as sql
 from threeregs._checks import ID_PATTERN, MAX_ID
-from threeregs._decision import Blocker, BlockerCode, Decision, Note, NoteCode
+from threeregs._decision import BlockerCode, Decision
 from threeregs._errors import (
     CaseClosedError,
     CaseExistsError,
-    DuplicateFilingError,
     ForbiddenTransitionError,
     GateBlockedError,
     NotOnCaseError,
     StaleCaseError,
     UnknownCaseError,
-    UnknownFilingError,
-    UntrustedKeyError,
     ValidationError,
     WrongStageError,
 )
+from threeregs._gate_decision import (
+    _check_statement,
+    _decision_row,
+    _evaluate,
+    _move_statement,
+)
+from threeregs._gate_filing import _GateFiling, _kind
 from threeregs._model import (
     Filing,
-    MonthlyObligation,
     Receipt,
     StageObligation,
 )
@@ -66,9 +61,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
     from sqlalchemy.orm import Session
 
-    from threeregs.crypto._envelope import SlotTarget
     from threeregs.crypto._keys import TrustAnchor
-    from threeregs.policy._policy import Policy, Route
+    from threeregs.policy._policy import Policy
 
     Conn = Connection | Session
 
@@ -93,7 +87,7 @@ class CaseState:
     version: int
 
 
-class StageGate:
+class StageGate(_GateFiling):
     """Enforce the reporting duty at every stage change of the host's cases.
 
     *anchor* is the trust anchor from host configuration; it is needed to
@@ -434,193 +428,6 @@ class StageGate:
             raise self._claim_error(db, filing, obligation, parameters)
         return receipt
 
-    def _file_with_known_keys(
-        self, db: Connection, filing: Filing, codes: list[str], route: Route, now: dt.datetime
-    ) -> Receipt | None:
-        """File a stage report or monthly return without reading the keys first.
-
-        The filing is sealed to the keys that the gate read for an earlier
-        filing. Its first write is the bump of the case version, or the claim
-        of a monthly return. That write changes a row only if each of those
-        keys is still its office's newest active key with the same
-        certificate, so a key that was issued, retired or replaced since is
-        never missed. Returns None, having written nothing, when the path that
-        reads the keys must decide. That is the case for an amendment or
-        anytime record, an office whose key the gate has not read, a
-        remembered key that no longer verifies, a changed key, a case in
-        another stage, and a monthly return that claimed no row.
-        """
-        obligation = filing.obligation
-        keys = self._known_keys(codes)
-        if keys is None or obligation is None or filing.supersedes is not None:
-            return None
-        try:
-            targets = self._targets(codes, keys, route, now)
-        except UntrustedKeyError:
-            return None
-        checked = {
-            **sql.obligation_parameters(filing, obligation),
-            **sql.key_parameters(codes, keys),
-        }
-        if isinstance(obligation, MonthlyObligation):
-            kind = sql.ClaimKind("month", len(codes))
-            parameters = {**checked, "filed_at_": now}
-            return self._claim_and_store(db, filing, kind, parameters, targets, route, now)
-
-        if db.execute(sql.stage_bump(len(codes)), checked).rowcount != 1:
-            return None
-        parameters = self._claim_parameters(filing, obligation, now)
-        kind = sql.ClaimKind("stage", 0)
-        receipt = self._claim_and_store(db, filing, kind, parameters, targets, route, now)
-        if receipt is not None:
-            return receipt
-        # The case row is locked, but no row was claimed. Either the report
-        # is stored already, or the filer may not file for this visit (again).
-        _, stored = self._read_keys(db, codes, filing.filing_id)
-        if stored is not None:
-            return Receipt(filing.filing_id, stored[0], stored[1], notices=route.notices)
-        raise self._claim_error(db, filing, obligation, parameters)
-
-    def _claim_parameters(
-        self, filing: Filing, obligation: StageObligation | MonthlyObligation, now: dt.datetime
-    ) -> dict[str, Any]:
-        """Return the parameters of the claim of *obligation*, with the time it is filed."""
-        filed_at = self._clock() if isinstance(obligation, StageObligation) else now
-        return {**sql.obligation_parameters(filing, obligation), "filed_at_": filed_at}
-
-    def _targets(
-        self, codes: list[str], keys: dict[str, CertifiedKey], route: Route, now: dt.datetime
-    ) -> list[SlotTarget]:
-        """Check the key of every office in the chain and mark the route's recipients."""
-        missing = [code for code in codes if code not in keys]
-        if missing:
-            raise UntrustedKeyError(
-                f"office {missing[0]!r} has no active key; issue one with `threeregs keys issue`"
-            )
-        chain = [(code, keys[code]) for code in codes]
-        return self._sealing().targets(chain, route.recipients, at=now)
-
-    def _seal(
-        self, filing: Filing, targets: list[SlotTarget], now: dt.datetime
-    ) -> tuple[str, dict[str, Any]]:
-        """Seal *filing* to *targets* and return its digest and envelope row."""
-        envelope, digest = self._sealing().seal_to_targets(
-            _canonical.dumps(filing), targets, envelope_id=bytes.fromhex(filing.filing_id)
-        )
-        row: dict[str, Any] = {
-            "filing_id": filing.filing_id,
-            "digest": digest,
-            "received_at": now,
-            "envelope": envelope,
-        }
-        for index in range(t.SLOTS):
-            target = targets[index] if index < len(targets) else None
-            row[f"slot{index}_office"] = None if target is None else target.office_code
-            row[f"slot{index}_version"] = None if target is None else target.key_version
-        return digest, row
-
-    def _store(
-        self,
-        db: Connection,
-        filing: Filing,
-        targets: list[SlotTarget],
-        route: Route,
-        now: dt.datetime,
-    ) -> Receipt:
-        """Seal *filing* to *targets*, insert its envelope row and return the receipt."""
-        digest, row = self._seal(filing, targets, now)
-        try:
-            db.execute(sql.envelope_insert(), row)
-        except IntegrityError:
-            raise _stored_concurrently(filing) from None
-        logger.info("filing %s stored (%d slots)", filing.filing_id, len(targets))
-        return Receipt(filing.filing_id, digest, now, notices=route.notices)
-
-    def _claim_and_store(  # noqa: PLR0917 - the state of one filing
-        self,
-        db: Connection,
-        filing: Filing,
-        kind: sql.ClaimKind,
-        parameters: dict[str, Any],
-        targets: list[SlotTarget],
-        route: Route,
-        now: dt.datetime,
-    ) -> Receipt | None:
-        """Claim the obligation and store the envelope, or return None if no row was claimed.
-
-        On PostgreSQL both happen in one statement, in which the envelope
-        insert depends on the claim's RETURNING row. Other databases run the
-        envelope insert after the claim. The filing is sealed first either way.
-        """
-        digest, row = self._seal(filing, targets, now)
-        merged = sql.merges_claim_and_store(db.dialect)
-        try:
-            if merged:
-                store = {f"{name}_": value for name, value in row.items()}
-                claimed = db.execute(sql.claim_and_store(kind), {**parameters, **store})
-            else:
-                claimed = db.execute(sql.claim(kind), parameters)
-        except IntegrityError as error:
-            # Stage claims are serialised by the lock on the case row, so only
-            # a concurrent monthly return or envelope can break a unique key.
-            monthly = filing.obligation
-            if merged and (
-                not isinstance(monthly, MonthlyObligation) or sql.violates(error, t.envelopes)
-            ):
-                raise _stored_concurrently(filing) from None
-            if isinstance(monthly, MonthlyObligation):
-                raise _monthly_duplicate(filing, monthly) from None
-            raise
-        if claimed.rowcount != 1:
-            return None
-        if not merged:
-            try:
-                db.execute(sql.envelope_insert(), row)
-            except IntegrityError:
-                raise _stored_concurrently(filing) from None
-        logger.info("filing %s stored (%d slots)", filing.filing_id, len(targets))
-        return Receipt(filing.filing_id, digest, now, notices=route.notices)
-
-    def _sealing(self) -> Sealer:
-        """Return the sealer, or raise if the gate was built without a trust anchor."""
-        if self._sealer is None:
-            raise ValidationError(
-                "anchor", None, "StageGate needs anchor= (the trust anchor) to seal filings"
-            )
-        return self._sealer
-
-    def _read_keys(
-        self, db: Connection, codes: list[str], filing_id: str
-    ) -> tuple[dict[str, CertifiedKey], tuple[str, dt.datetime] | None]:
-        """Read the newest active key of each office, and any stored copy of the filing.
-
-        The keys are remembered for the next filing from the same offices.
-        """
-        parameters = {f"code{index}": code for index, code in enumerate(codes)}
-        parameters["filing_id"] = filing_id
-        rows = db.execute(sql.keys_select(len(codes)), parameters).all()
-        newest: dict[str, tuple[int, bytes]] = {}
-        stored = None
-        for row in rows:
-            if row.digest is not None:
-                stored = (row.digest, row.received_at)
-            if row.office_code not in newest or row.key_version > newest[row.office_code][0]:
-                newest[row.office_code] = (row.key_version, row.certificate)
-        keys = {code: sql.parse_certificate(bytes(cert)) for code, (_, cert) in newest.items()}
-        for code in codes:
-            if code in keys:
-                self._keys[code] = keys[code]
-            else:
-                self._keys.pop(code, None)
-        return keys, stored
-
-    def _known_keys(self, codes: list[str]) -> dict[str, CertifiedKey] | None:
-        """Return the remembered key of each office, or None if one is not known."""
-        try:
-            return {code: self._keys[code] for code in codes}
-        except KeyError:
-            return None
-
     def _bump_stage(self, db: Connection, filing: Filing, obligation: StageObligation) -> None:
         """Lock the case row by bumping its version, or raise why the stage cannot be filed."""
         bumped = db.execute(sql.stage_bump(0), sql.obligation_parameters(filing, obligation))
@@ -631,51 +438,6 @@ class StageGate:
             raise WrongStageError(
                 f"case {obligation.case_id!r} is in stage {state.stage!r} round {state.round}, "
                 f"not {obligation.stage!r} round {obligation.round}; file for the current stage"
-            )
-
-    def _claim_error(
-        self,
-        db: Connection,
-        filing: Filing,
-        obligation: StageObligation | MonthlyObligation,
-        parameters: dict[str, Any],
-    ) -> NotOnCaseError | DuplicateFilingError:
-        """Build the error for a claim of *obligation* that inserted no row."""
-        if isinstance(obligation, MonthlyObligation):
-            return _monthly_duplicate(filing, obligation)
-        person = filing.filer.person_id
-        assignment = db.execute(sql.stage_on_case(), parameters).one()
-        if not assignment.on_case:
-            return NotOnCaseError(
-                f"person {person!r} is not assigned to case {obligation.case_id!r} for stage "
-                f"{obligation.stage!r}; assign them first"
-            )
-        return DuplicateFilingError(
-            f"person {person!r} has already filed for case {obligation.case_id!r} stage "
-            f"{obligation.stage!r} round {obligation.round}; to amend, file again with "
-            "supersedes=<id of the earlier filing>"
-        )
-
-    def _check_amendment(
-        self, db: Connection, filing: Filing, obligation: StageObligation | MonthlyObligation
-    ) -> None:
-        """Raise unless the filing named in ``supersedes`` is the filer's earlier one here."""
-        parameters = {
-            **sql.obligation_parameters(filing, obligation),
-            "supersedes_": filing.supersedes,
-        }
-        found = db.execute(sql.amendment_select(_kind(obligation)), parameters).one()
-        if not found.earlier:
-            raise UnknownFilingError(
-                f"filing {filing.supersedes} named in supersedes is not stored; check the id "
-                "on your receipt"
-            )
-        if not found.on_case:
-            raise NotOnCaseError(f"person {filing.filer.person_id!r} is not assigned to the case")
-        if not found.already:
-            raise UnknownFilingError(
-                f"there is no earlier filing of {filing.filer.person_id!r} for this stage to "
-                "amend; file without supersedes"
             )
 
     # --- offices and keys ------------------------------------------------
@@ -689,76 +451,6 @@ class StageGate:
         return self._directory
 
 
-def _evaluate(
-    policy: Policy,
-    state: CaseState,
-    to_stage: str,
-    *,
-    to_round: int,
-    assigned: dict[str, set[str]],
-    filed: set[str],
-    decided_at: dt.datetime,
-) -> Decision:
-    """Apply *policy* to who was assigned and who filed; no database access."""
-    rules = policy.line(state.business_line)
-    rules.require_stage(to_stage)
-    required_roles = rules.roles_that_file(state.stage)
-    blockers: list[Blocker] = []
-    notes: list[Note] = []
-    where = {"stage": state.stage, "round": state.round}
-    if state.closed:
-        blockers.append(Blocker(BlockerCode.CASE_CLOSED, {}))
-    if not rules.allows(state.stage, to_stage):
-        blockers.append(
-            Blocker(
-                BlockerCode.TRANSITION_NOT_ALLOWED, {"stage": state.stage, "to_stage": to_stage}
-            )
-        )
-    limit = rules.max_rounds.get(to_stage)
-    if limit is not None and to_round > limit:
-        blockers.append(Blocker(BlockerCode.ROUND_LIMIT, {"to_stage": to_stage, "limit": limit}))
-
-    must_file = sorted(p for p, roles in assigned.items() if roles & required_roles)
-    if not required_roles:
-        notes.append(
-            Note(NoteCode.NO_FILING_RULE, {"stage": state.stage, "policy": policy.version})
-        )
-    elif not must_file:
-        blockers.append(Blocker(BlockerCode.NO_FILER_ASSIGNED, {"stage": state.stage}))
-    for person in must_file:
-        if person not in filed:
-            role = sorted(assigned[person] & required_roles)[0]
-            blockers.append(
-                Blocker(BlockerCode.MISSING_FILING, {"person": person, "role": role, **where})
-            )
-    if must_file and all(p in filed for p in must_file):
-        notes.append(Note(NoteCode.ALL_FILED, where))
-
-    return Decision(
-        case_id=state.case_id,
-        from_stage=state.stage,
-        from_round=state.round,
-        to_stage=to_stage,
-        to_round=to_round,
-        blockers=tuple(blockers),
-        notes=tuple(notes),
-        policy_version=policy.version,
-        policy_hash=policy.content_hash,
-        decided_at=decided_at,
-        case_version=state.version,
-        inputs={
-            "business_line": state.business_line,
-            "office_code": state.office_code,
-            "visit": state.visit,
-            "closed": state.closed,
-            "to_round": to_round,
-            "assigned": {p: sorted(r) for p, r in sorted(assigned.items())},
-            "filed": sorted(filed),
-            "required_roles": sorted(required_roles),
-        },
-    )
-
-
 def _state(row: Any) -> CaseState:
     return CaseState(
         case_id=row["case_id"],
@@ -770,115 +462,3 @@ def _state(row: Any) -> CaseState:
         closed=bool(row["closed"]),
         version=row["version"],
     )
-
-
-@functools.cache
-def _check_statement() -> Any:
-    """Build the one statement behind :meth:`StageGate.check`, once.
-
-    Its parameters are ``case_id`` and ``to_stage``. It returns one row per
-    person on the case during the current visit (or one row of NULLs), each
-    with the case columns, whether they filed, and how often the case has
-    been in ``to_stage`` before. Building the statement on every call took
-    most of the time of a check.
-    """
-    c, a, s, v = t.cases, t.assignments, t.stage_filings, t.visits
-    prior = (
-        select(func.count())
-        .select_from(v)
-        .where(v.c.case_id == c.c.case_id, v.c.stage == bindparam("to_stage"))
-        .scalar_subquery()
-    )
-    return (
-        select(
-            c.c.case_id,
-            c.c.business_line,
-            c.c.office_code,
-            c.c.stage,
-            c.c.round,
-            c.c.visit,
-            c.c.closed,
-            c.c.version,
-            a.c.person_id,
-            a.c.role,
-            s.c.person_id.label("filed"),
-            prior.label("prior_visits"),
-        )
-        .select_from(
-            c.outerjoin(
-                a,
-                and_(
-                    a.c.case_id == c.c.case_id,
-                    a.c.from_visit <= c.c.visit,
-                    or_(a.c.to_visit.is_(None), a.c.to_visit >= c.c.visit),
-                ),
-            ).outerjoin(
-                s,
-                and_(
-                    s.c.case_id == c.c.case_id,
-                    s.c.visit == c.c.visit,
-                    s.c.person_id == a.c.person_id,
-                ),
-            )
-        )
-        .where(c.c.case_id == bindparam("case_id"))
-    )
-
-
-def _kind(obligation: StageObligation | MonthlyObligation) -> Literal["stage", "month"]:
-    return "stage" if isinstance(obligation, StageObligation) else "month"
-
-
-def _monthly_duplicate(filing: Filing, obligation: MonthlyObligation) -> DuplicateFilingError:
-    return DuplicateFilingError(
-        f"person {filing.filer.person_id!r} has already filed the monthly return for "
-        f"{obligation.month}; to amend, file again with supersedes=<id of the earlier filing>"
-    )
-
-
-def _stored_concurrently(filing: Filing) -> DuplicateFilingError:
-    return DuplicateFilingError(
-        f"filing {filing.filing_id} was stored by a concurrent transaction; "
-        "roll back and file again to get its receipt"
-    )
-
-
-@functools.cache
-def _move_statement() -> Any:
-    """Build the UPDATE that moves a case if its version is still the one checked, once.
-
-    Building statements once keeps SQLAlchemy's per-call work small; the
-    parameter names end in ``_`` because SQLAlchemy keeps the column names
-    for the SET clause.
-    """
-    c = t.cases
-    return (
-        update(c)
-        .where(c.c.case_id == bindparam("case_id_"), c.c.version == bindparam("version_"))
-        .values(
-            stage=bindparam("stage_"),
-            round=bindparam("round_"),
-            visit=bindparam("visit_"),
-            version=c.c.version + 1,
-            closed=bindparam("closed_"),
-        )
-    )
-
-
-def _decision_row(decision: Decision) -> dict[str, Any]:
-    return {
-        "case_id": decision.case_id,
-        "from_stage": decision.from_stage,
-        "from_round": decision.from_round,
-        "to_stage": decision.to_stage,
-        "allowed": decision.allowed,
-        "blockers": json.dumps(
-            [{"code": b.code.value, **b.params} for b in decision.blockers],
-            sort_keys=True,
-            ensure_ascii=False,
-        ),
-        "inputs": json.dumps(dict(decision.inputs), sort_keys=True, ensure_ascii=False),
-        "policy_version": decision.policy_version,
-        "policy_hash": decision.policy_hash,
-        "decided_at": decision.decided_at,
-    }
