@@ -2,10 +2,10 @@
 
 After its first filing from a chain of offices, the gate seals stage reports
 and monthly returns to the keys it read then, without reading them again. The
-first write of such a filing succeeds only while each remembered key is still
-its office's newest active key with the same certificate. These tests change
-the keys behind a gate that remembers them, as another process would, and
-check that the next filing uses the right keys or fails as a cold gate would.
+first statement of such a filing checks that each remembered key is still its
+office's newest active key with the same certificate. These tests change the
+keys behind a gate that remembers them, as another process would, and check
+that the next filing uses the right keys or fails as a cold gate would.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from threeregs import (
     StageGate,
     UntrustedKeyError,
 )
+from threeregs._filing_sql import bump_reports_keys
 from threeregs.crypto import AnchorSigner, MemoryKeyStore, OfficeKeyPair
 from threeregs.store import (
     create_tables,
@@ -117,10 +118,38 @@ def test_warm_gate_reads_no_keys(
         with counting(engine) as monthly:
             gate.file(conn, Filing.zero(filer("p1"), MonthlyObligation("2026-10")))
 
-    assert [s for s in stage if s.lstrip().upper().startswith("SELECT")] == []
     assert [s for s in monthly if s.lstrip().upper().startswith("SELECT")] == []
-    assert len(stage) <= 3
     assert len(monthly) <= 2
+    if bump_reports_keys(engine.dialect):
+        assert [s for s in stage if s.lstrip().upper().startswith("SELECT")] == []
+        assert len(stage) <= 3
+    else:
+        # Without UPDATE … RETURNING a stage report reads the keys first.
+        assert len(stage) <= 4
+
+
+def test_filing_after_key_change_within_four_statements(  # noqa: PLR0917 - one parameter per fixture
+    engine: sa.Engine,
+    warm_gate: tuple[StageGate, Receipt],
+    anchor_signer: AnchorSigner,
+    keystore: MemoryKeyStore,
+    filer: MakeFiler,
+    stage_zero: MakeStageReport,
+) -> None:
+    gate, _ = warm_gate
+    with engine.begin() as conn:
+        issue_key(conn, anchor_signer, keystore, OFFICE, level=int(Level.BASIC))
+
+    with engine.begin() as conn:
+        with counting(engine) as stage_statements:
+            stage = gate.file(conn, stage_zero("p2", "C-1", "accept"))
+        with counting(engine) as monthly_statements:
+            monthly = gate.file(conn, Filing.zero(filer("p1"), MonthlyObligation("2026-10")))
+
+    assert len(stage_statements) <= 4
+    assert len(monthly_statements) <= 4
+    assert slot_versions(engine, stage)[OFFICE] == 2
+    assert slot_versions(engine, monthly)[OFFICE] == 2
 
 
 def test_warm_gate_uses_new_version(  # noqa: PLR0917 - one parameter per fixture

@@ -149,6 +149,26 @@ def stage_bump(offices: int) -> Any:
     )
 
 
+def bump_reports_keys(dialect: Dialect) -> bool:
+    """Return whether *dialect* can run :func:`stage_bump_reporting_keys`.
+
+    That takes UPDATE … RETURNING, which PostgreSQL and SQLite 3.35 or later
+    have and MariaDB does not.
+    """
+    return bool(dialect.update_returning)
+
+
+@functools.cache
+def stage_bump_reporting_keys(offices: int) -> Any:
+    """Build the UPDATE of :func:`stage_bump` that also returns whether the given keys are current.
+
+    It bumps the version whatever the keys, and returns one row with the
+    boolean ``keys_current`` when the case was bumped. Its parameters are
+    those of :func:`stage_bump` with *offices* keys.
+    """
+    return stage_bump(0).returning(_keys_unchanged(offices).label("keys_current"))
+
+
 @functools.cache
 def stage_on_case() -> Any:
     """Build the SELECT of whether the filer is on the case in its current visit."""

@@ -55,19 +55,27 @@ class _GateFiling:
         """File a stage report or monthly return without reading the keys first.
 
         The filing is sealed to the keys that the gate read for an earlier
-        filing. Its first write is the bump of the case version, or the claim
-        of a monthly return. That write changes a row only if each of those
-        keys is still its office's newest active key with the same
-        certificate, so a key that was issued, retired or replaced since is
-        never missed. Returns None, having written nothing, when the path that
-        reads the keys must decide. That is the case for an amendment or
-        anytime record, an office whose key the gate has not read, a
-        remembered key that no longer verifies, a changed key, a case in
-        another stage, and a monthly return that claimed no row.
+        filing, and its first statement checks whether those keys are still
+        current: each must still be its office's newest active key with the
+        same certificate, so a key that was issued, retired or replaced since
+        is never missed.
+
+        A monthly return's claim inserts a row only if the keys are current.
+        A stage report's bump of the case version returns whether they are;
+        if not, the keys are read and the report is sealed again, which keeps
+        the filing within 4 statements. Databases without UPDATE … RETURNING
+        (MariaDB) file stage reports on the path that reads the keys first.
+
+        Returns None, having written nothing, when that path must decide: for
+        an amendment or anytime record, an office whose key the gate has not
+        read, a remembered key that no longer verifies, a case in another
+        stage, and a monthly return that claimed no row.
         """
         obligation = filing.obligation
         keys = self._known_keys(codes)
         if keys is None or obligation is None or filing.supersedes is not None:
+            return None
+        if isinstance(obligation, StageObligation) and not sql.bump_reports_keys(db.dialect):
             return None
         try:
             targets = self._targets(codes, keys, route, now)
@@ -82,8 +90,17 @@ class _GateFiling:
             parameters = {**checked, "filed_at_": now}
             return self._claim_and_store(db, filing, kind, parameters, targets, route, now)
 
-        if db.execute(sql.stage_bump(len(codes)), checked).rowcount != 1:
+        bumped = db.execute(sql.stage_bump_reporting_keys(len(codes)), checked).first()
+        if bumped is None:
             return None
+        read_again = not bumped.keys_current
+        if read_again:
+            # A key of the chain changed since the gate read it. The case row
+            # is bumped and locked, so read the keys and go on from here.
+            keys, stored = self._read_keys(db, codes, filing.filing_id)
+            if stored is not None:
+                return Receipt(filing.filing_id, stored[0], stored[1], notices=route.notices)
+            targets = self._targets(codes, keys, route, now)
         parameters = self._claim_parameters(filing, obligation, now)
         kind = sql.ClaimKind("stage", 0)
         receipt = self._claim_and_store(db, filing, kind, parameters, targets, route, now)
@@ -91,9 +108,10 @@ class _GateFiling:
             return receipt
         # The case row is locked, but no row was claimed. Either the report
         # is stored already, or the filer may not file for this visit (again).
-        _, stored = self._read_keys(db, codes, filing.filing_id)
-        if stored is not None:
-            return Receipt(filing.filing_id, stored[0], stored[1], notices=route.notices)
+        if not read_again:
+            _, stored = self._read_keys(db, codes, filing.filing_id)
+            if stored is not None:
+                return Receipt(filing.filing_id, stored[0], stored[1], notices=route.notices)
         raise self._claim_error(db, filing, obligation, parameters)
 
     def _claim_parameters(
