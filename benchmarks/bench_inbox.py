@@ -1,6 +1,6 @@
 """Opening an inbox, as a ratio to the raw primitives, and its memory as it grows.
 
-Run: python benchmarks/bench_inbox.py [--filings 5000] [--memory 1000000]
+Run: python benchmarks/bench_inbox.py [--filings 5000] [--memory 1000000] [--db URL]
 
 Seals one-record anytime records of a basic office into an SQLite
 file, then opens the basic office's inbox with Inbox.open_all (read, HPKE,
@@ -12,6 +12,10 @@ With --memory N, the sealed envelopes are also copied under new filing ids
 until the inbox contains N / 10 and then N of them, and a fresh process opens
 the whole inbox each time and reports its peak RSS (VmHWM) and its rate.
 Every copy opens like the original, so the work per filing is the same.
+
+It also times the rewrap job (threeregs.store.rewrap_office) after issuing
+a new key version for the office, against one HPKE decryption and one HPKE
+encryption of each envelope's slot in memory, once per repeat.
 """
 
 from __future__ import annotations
@@ -37,16 +41,22 @@ import threeregs
 from threeregs.crypto import AnchorSigner, MemoryKeyStore, PassphraseKeyStore, parse_header
 from threeregs.crypto._envelope import _derive, _slot_bytes, _slot_info
 from threeregs.crypto._keystore import MIN_COST
-from threeregs.routing import Directory
+from threeregs.routing import Directory, Level
 from threeregs.store import _tables as t
-from threeregs.store import create_tables, issue_key, save_directory, use_immediate_transactions
+from threeregs.store import (
+    create_tables,
+    issue_key,
+    rewrap_office,
+    save_directory,
+    use_immediate_transactions,
+)
 
 OFFICE = "330106"
 #: Protects the key store file that the child process of --memory reads.
 PASSPHRASE = "inbox benchmark"
 
 
-def fill(engine: sa.Engine, count: int) -> MemoryKeyStore:
+def fill(engine: sa.Engine, count: int) -> tuple[MemoryKeyStore, AnchorSigner]:
     signer, keystore, directory = AnchorSigner.generate(), MemoryKeyStore(), Directory.national()
     with engine.begin() as conn:
         save_directory(conn, directory)
@@ -66,7 +76,7 @@ def fill(engine: sa.Engine, count: int) -> MemoryKeyStore:
         for i in range(count):
             filer = threeregs.Filer(f"p{i % 50}", OFFICE, "prosecutor")
             gate.file(conn, threeregs.Filing(filer, None, records=(record,)))
-    return keystore
+    return keystore, signer
 
 
 def open_inbox(engine: sa.Engine, keystore: MemoryKeyStore) -> float:
@@ -92,6 +102,36 @@ def raw(envelopes: list[bytes], keystore: MemoryKeyStore) -> float:
         )
         payload_key, _, nonce = _derive(data_key, header.envelope_id)
         AESGCM(payload_key).decrypt(nonce, data[-header.padded_length - 16 :], header.core)
+    return time.perf_counter() - started
+
+
+def rewrap_job(engine: sa.Engine, keystore: MemoryKeyStore, signer: AnchorSigner) -> float:
+    """Issue a new key version for the office and time the job that moves every slot to it."""
+    with engine.begin() as conn:
+        issue_key(conn, signer, keystore, OFFICE, level=int(Level.BASIC))
+    started = time.perf_counter()
+    rewrap_office(engine, OFFICE, keystore, signer.anchor)
+    return time.perf_counter() - started
+
+
+def raw_rewrap(envelopes: list[bytes], keystore: MemoryKeyStore) -> float:
+    """Time one HPKE decryption and one HPKE encryption of each envelope's office slot."""
+    keys = keystore.keys_for(OFFICE)
+    newest = keys[max(keys)]
+    public = newest.private_key.public_key()
+    started = time.perf_counter()
+    for data in envelopes:
+        header = parse_header(data)
+        slot = header.slot_for(OFFICE)
+        assert slot is not None
+        core_hash = hashlib.sha256(header.core).digest()
+        office = OFFICE.encode().ljust(16, b"\0")
+        info = _slot_info(core_hash, slot.index, office, slot.key_version)
+        data_key = header.suite.hpke.decrypt(
+            _slot_bytes(data, header, slot.index), keys[slot.key_version].private_key, info=info
+        )
+        new_info = _slot_info(core_hash, slot.index, office, newest.key_version)
+        header.suite.hpke.encrypt(data_key, public, info=new_info)
     return time.perf_counter() - started
 
 
@@ -177,7 +217,7 @@ def main() -> None:
         engine = use_immediate_transactions(sa.create_engine(url))
         t.metadata.drop_all(engine)
         create_tables(engine)
-        keystore = fill(engine, args.filings)
+        keystore, signer = fill(engine, args.filings)
         with engine.connect() as conn:
             envelopes = [bytes(row[0]) for row in conn.execute(sa.select(t.envelopes.c.envelope))]
         library = statistics.median(open_inbox(engine, keystore) for _ in range(args.repeats))
@@ -192,6 +232,17 @@ def main() -> None:
             f"raw primitives {args.filings / primitives:,.0f}/s, ratio {library / primitives:.2f}"
         )
         print(f"peak RSS {peak:.0f} MiB")
+        jobs, raws = [], []
+        for _ in range(args.repeats):
+            with engine.connect() as conn:
+                current = [bytes(r[0]) for r in conn.execute(sa.select(t.envelopes.c.envelope))]
+            raws.append(raw_rewrap(current, keystore))
+            jobs.append(rewrap_job(engine, keystore, signer))
+        job, primitives = statistics.median(jobs), statistics.median(raws)
+        print(
+            f"rewrap job: {args.filings / job:,.0f} slots/s, raw primitives "
+            f"{args.filings / primitives:,.0f}/s, ratio {job / primitives:.2f}"
+        )
         if args.memory:
             measure_memory(engine, Path(folder), keystore, args.memory)
         t.metadata.drop_all(engine)

@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 
 from threeregs._errors import InvalidEnvelopeError, KeyNotFoundError, UntrustedKeyError
 from threeregs.crypto._envelope import parse_header, rewrap_slot
@@ -25,7 +25,7 @@ from threeregs.store._offices import add_office_key, office_keys
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from sqlalchemy import ColumnElement, Connection, Engine, Row
+    from sqlalchemy import ColumnElement, Connection, Engine, Row, Update
 
     from threeregs.crypto._keys import AnchorSigner, PublicKey, TrustAnchor
     from threeregs.crypto._keystore import KeyStore, MemoryKeyStore
@@ -166,16 +166,22 @@ def rewrap_office(
                 if progress:
                     progress(final)
                 return final
+            # New envelope bytes by slot index: one UPDATE per index for the batch.
+            moved: dict[int, list[dict[str, Any]]] = {}
             for row in rows:
-                _rewrap_row(
-                    conn,
+                change = _rewrap_row(
                     row,
                     office_code=office_code,
                     private=private,
                     to_version=record.key_version,
                     public=public,
                 )
-                rewrapped += 1
+                if change is not None:
+                    index, data = change
+                    moved.setdefault(index, []).append({"seq_": row.seq, "envelope_": data})
+            for index, changes in moved.items():
+                conn.execute(_slot_update(index, record.key_version), changes)
+                rewrapped += len(changes)
             conn.execute(
                 update(job)
                 .where(job.c.office_code == office_code, job.c.to_version == record.key_version)
@@ -193,21 +199,31 @@ def rewrap_office(
             progress(step)
 
 
+def _slot_update(index: int, to_version: int) -> Update:
+    """Build the UPDATE that stores rewrapped envelope bytes with slot *index* at *to_version*."""
+    e = t.envelopes
+    return (
+        update(e)
+        .where(e.c.seq == bindparam("seq_"))
+        .values({"envelope": bindparam("envelope_"), f"slot{index}_version": to_version})
+    )
+
+
 def _rewrap_row(
-    conn: Connection,
     row: Row[Any],
     *,
     office_code: str,
     private: Mapping[int, OfficeKeyPair],
     to_version: int,
     public: PublicKey,
-) -> None:
+) -> tuple[int, bytes] | None:
+    """Return the slot index and new bytes of the envelope in *row*, or None if it needs none."""
     mapping = row._mapping
     data = bytes(mapping["envelope"])
     header = parse_header(data)
     slot = header.slot_for(office_code)
     if slot is None or slot.key_version == to_version:
-        return
+        return None
     old = private.get(slot.key_version)
     if old is None:
         raise KeyNotFoundError(
@@ -221,8 +237,4 @@ def _rewrap_row(
             f"filing {mapping['filing_id']} could not be opened with key version "
             f"{slot.key_version} of office {office_code!r}; it may be damaged (run verify)"
         ) from None
-    conn.execute(
-        update(t.envelopes)
-        .where(t.envelopes.c.seq == mapping["seq"])
-        .values({"envelope": new_data, f"slot{slot.index}_version": to_version})
-    )
+    return slot.index, new_data
