@@ -866,6 +866,11 @@ BAD_INPUT: list[tuple[str, Callable[[Scene], object], type[ThreeregsError]]] = [
     ("open twice", lambda s: _open(s, CASE), CaseExistsError),
     ("open invalid id", lambda s: _open(s, "C 2"), ValidationError),
     (
+        "open at unknown office",
+        lambda s: s.gate.open_case(s.conn, "C-2", business_line="criminal", office_code="999999"),
+        UnknownOfficeError,
+    ),
+    (
         "assign unknown role",
         lambda s: s.gate.assign(s.conn, CASE, "p3", role="judge"),
         ValidationError,

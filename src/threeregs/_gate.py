@@ -31,6 +31,7 @@ from threeregs._errors import (
     ForbiddenTransitionError,
     GateBlockedError,
     NotOnCaseError,
+    SchemaError,
     StaleCaseError,
     UnknownCaseError,
     ValidationError,
@@ -137,6 +138,15 @@ class StageGate(_GateFiling):
         first = stage or rules.initial
         rules.require_stage(first)
         StageObligation(case_id=case_id, stage=first)  # validates the id and stage code
+        # Every filing for the case is routed through this office's chain, so
+        # a code missing from a stored directory is rejected now. A host that
+        # only gates, with no directory stored, opens cases without the check.
+        try:
+            directory = self.directory(db)
+        except SchemaError:
+            directory = None
+        if directory is not None:
+            directory.get(office_code)
         now = self._clock()
         row = {
             "case_id": case_id,

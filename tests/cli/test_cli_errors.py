@@ -114,9 +114,14 @@ def test_database_without_tables(workspace: Workspace, tmp_path: Path, command: 
 
 
 def test_db_init_in_missing_folder(tmp_path: Path) -> None:
-    result = invoke("db", "init", "--db", f"sqlite:///{tmp_path / 'nope' / 'host.sqlite3'}")
+    database = tmp_path / "nope" / "host.sqlite3"
 
-    assert error_line(result, 5) == "error: database error: unable to open database file"
+    result = invoke("db", "init", "--db", f"sqlite:///{database}")
+
+    line = error_line(result, 3)
+    assert f"the folder '{tmp_path / 'nope'}'" in line
+    assert "does not exist; create it first" in line
+    assert not (tmp_path / "nope").exists()
 
 
 def test_db_init_with_bad_directory_csv(tmp_path: Path) -> None:
@@ -242,8 +247,8 @@ def test_keys_init_on_existing_file(workspace: Workspace, tmp_path: Path) -> Non
     ("anchor", "problem"),
     [
         ("zz", "is not 64 hex digits; copy it from `threeregs keys anchor`"),
-        ("00" * 31, "a trust anchor key is 32 bytes, got 31"),
-        ("00" * 33, "a trust anchor key is 32 bytes, got 33"),
+        ("00" * 31, "a trust anchor public key is 32 bytes (64 hex digits), got 31"),
+        ("00" * 33, "a trust anchor public key is 32 bytes (64 hex digits), got 33"),
     ],
 )
 def test_malformed_anchor(workspace: Workspace, anchor: str, problem: str) -> None:

@@ -63,10 +63,12 @@ def test_list_without_office_key(workspace: Workspace, tmp_path: Path) -> None:
     opened = invoke("inbox", "open", *options, CHAIN[0], workspace.record)
 
     assert listed.exit_code == 1, describe(listed)
-    assert [row[-1] for row in _rows_by_filing(listed.stdout).values()] == ["key missing"] * 2
+    assert [row[-1] for row in _rows_by_filing(listed.stdout).values()] == [
+        "key version 1 missing"
+    ] * 2
     assert listed.stdout.splitlines()[-1] == "0 opened, 0 decoys skipped, 0 failed, 2 lack a key"
     assert opened.exit_code == 1, describe(opened)
-    assert opened.stdout == "key missing\n"
+    assert opened.stdout == "key version 1 missing\n"
 
 
 # --- inbox open ----------------------------------------------------------
@@ -176,6 +178,21 @@ def test_export_at_higher_office_is_empty(workspace: Workspace, tmp_path: Path) 
 
     assert result.exit_code == 0, describe(result)
     assert result.stdout == f"exported 0 filings to {output}\n"
+    assert output.read_text(encoding="utf-8") == ""
+
+
+def test_export_without_office_key_fails(workspace: Workspace, tmp_path: Path) -> None:
+    empty_store = tmp_path / "empty.trks"
+    invoke("keys", "init", "--keystore", str(empty_store))
+    output = tmp_path / "opened.jsonl"
+    options = ("--db", workspace.db_url, "--keystore", str(empty_store), "--reader", "r")
+
+    result = invoke("inbox", "export", *options, "-o", str(output), CHAIN[0])
+
+    assert result.exit_code == 1, describe(result)
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"exported 0 filings to {output}"
+    assert lines[1].startswith("0 failed and 2 lack a key in this key store")
     assert output.read_text(encoding="utf-8") == ""
 
 

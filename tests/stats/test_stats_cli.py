@@ -154,7 +154,7 @@ def test_missing_tables_exit_3(tmp_path: Path) -> None:
     code, _, err = _run("--lang", "en", "stats", "--stats-db", f"sqlite:///{tmp_path / 'empty.db'}")
 
     assert code == 3
-    assert "create_stats_tables" in err
+    assert "threeregs inbox import-stats" in err
 
 
 def test_unknown_choice_is_usage_error(stats_db: str) -> None:

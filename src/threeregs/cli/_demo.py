@@ -403,8 +403,8 @@ def _show_direct_reports(
         if receipt.notices:
             ctx.out.print(
                 _(
-                    "{office}: a leader of the own office intervened, so the policy advises "
-                    "a direct report to a higher office"
+                    "{office}: a leader of the filer's own office intervened, so the policy "
+                    "advises a direct report to a higher office"
                 ).format(office=office.name)
             )
 

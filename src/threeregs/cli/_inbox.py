@@ -10,8 +10,8 @@ import click
 from rich.table import Table
 
 from threeregs import _canonical, _i18n
-from threeregs._inbox import Inbox, Outcome
-from threeregs.cli._app import handle_errors, main, obj
+from threeregs._inbox import Inbox, InboxItem, InboxSummary, Outcome
+from threeregs.cli._app import Context, handle_errors, main, obj
 from threeregs.cli._options import database_option, keystore_options, open_engine, open_keystore
 from threeregs.store._offices import load_directory
 
@@ -26,8 +26,14 @@ _OUTCOMES = {
     Outcome.OPENED: N_("opened"),
     Outcome.DECOY: N_("decoy"),
     Outcome.FAILED: N_("failed"),
-    Outcome.MISSING_KEY: N_("key missing"),
 }
+
+
+def _outcome(ctx: Context, item: InboxItem) -> str:
+    """Return the outcome of *item* for people, naming the key version a missing key has."""
+    if item.outcome is Outcome.MISSING_KEY:
+        return ctx._("key version {version} missing").format(version=item.key_version)
+    return ctx._(_OUTCOMES[item.outcome])
 
 
 @main.group()
@@ -56,7 +62,9 @@ def inbox_list(
     store = open_keystore(keystore_path, passphrase)
     engine = open_engine(db_url)
     table = Table()
-    for heading in (_("filing"), _("received"), _("kind"), _("filer"), _("records"), _("outcome")):
+    # The full id is needed for `inbox open`, so it folds instead of being cut.
+    table.add_column(_("filing"), overflow="fold", min_width=32)
+    for heading in (_("received"), _("kind"), _("filer"), _("records"), _("outcome")):
         table.add_column(heading)
     box = Inbox(office, store, reader=reader)
     with engine.begin() as conn:
@@ -71,7 +79,7 @@ def inbox_list(
                 _(_KINDS[filing.kind]) if filing else "",
                 filing.filer.person_id if filing else "",
                 str(len(filing.records)) if filing else "",
-                _(_OUTCOMES[item.outcome]),
+                _outcome(ctx, item),
             )
     ctx.out.print(table)
     summary = box.summary
@@ -111,7 +119,7 @@ def inbox_open(
         load_directory(conn).get(office)
         item = Inbox(office, store, reader=reader).open(conn, filing_id)
     if item.filing is None:
-        ctx.out.print(_(_OUTCOMES[item.outcome]))
+        ctx.out.print(_outcome(ctx, item))
         raise SystemExit(1 if item.outcome is not Outcome.DECOY else 0)
     filing = item.filing
     ctx.out.print(_("filing {id}").format(id=filing.filing_id))
@@ -174,6 +182,20 @@ def inbox_export(
     ctx.out.print(
         ctx._("exported {count} filings to {path}").format(count=box.summary.opened, path=output)
     )
+    _report_unopened(ctx, box.summary)
+
+
+def _report_unopened(ctx: Context, summary: InboxSummary) -> None:
+    """Print how many envelopes could not be opened, and exit with 1 if any."""
+    if not (summary.failed or summary.missing_key):
+        return
+    ctx.out.print(
+        ctx._(
+            "{failed} failed and {missing} lack a key in this key store, so they are not "
+            "in the output; check the key store and run `threeregs verify`"
+        ).format(failed=summary.failed, missing=summary.missing_key)
+    )
+    raise SystemExit(1)
 
 
 @inbox.command("import-stats")

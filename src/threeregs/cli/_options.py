@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from threeregs._errors import SchemaError, ValidationError
+from threeregs.cli._app import obj
 from threeregs.crypto._keys import TrustAnchor
 from threeregs.crypto._keystore import PassphraseKeyStore
 from threeregs.store._connection import use_immediate_transactions
@@ -80,10 +81,17 @@ def open_engine(
         raise ValidationError(
             option, url, "not a SQLAlchemy URL; write it like sqlite:///path/to/file.sqlite3"
         ) from None
+    database = parsed.database or ""
     if parsed.get_backend_name() == "sqlite" and must_exist:
-        database = parsed.database or ""
         if database in ("", ":memory:") or not Path(database).is_file():
             raise SchemaError(f"database file {database!r} not found; {create_hint}")
+    elif parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:"):
+        folder = Path(database).parent
+        if not folder.is_dir():
+            raise SchemaError(
+                f"the folder {str(folder)!r} of database file {database!r} does not exist; "
+                "create it first"
+            )
     try:
         engine = sa.create_engine(url)
     except NoSuchModuleError:
@@ -102,7 +110,8 @@ def passphrase_for(path: Path, given: str | None, *, confirm: bool = False) -> s
     """Return *given*, or prompt for the passphrase of the key store at *path*."""
     if given is not None:
         return given
-    return click.prompt(f"Passphrase for {path}", hide_input=True, confirmation_prompt=confirm)
+    prompt = obj()._("Passphrase for {path}").format(path=path)
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
 
 
 def open_keystore(path: Path, passphrase: str | None) -> PassphraseKeyStore:

@@ -150,7 +150,7 @@ def stats_command(
     engine = open_engine(
         stats_db,
         option="--stats-db",
-        create_hint="create the tables with threeregs.stats.create_stats_tables",
+        create_hint="import opened filings into it first with `threeregs inbox import-stats`",
     )
     try:
         with engine.connect() as conn:

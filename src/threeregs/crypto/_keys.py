@@ -278,7 +278,10 @@ class TrustAnchor:
     def from_bytes(cls, data: bytes) -> TrustAnchor:
         """Build the anchor from its 32 raw public key bytes."""
         if len(data) != _RAW:
-            raise UntrustedKeyError(f"a trust anchor key is 32 bytes, got {len(data)}")
+            raise UntrustedKeyError(
+                f"a trust anchor public key is 32 bytes (64 hex digits), got {len(data)}; "
+                "copy it from the output of `threeregs keys anchor`"
+            )
         return cls(ed25519.Ed25519PublicKey.from_public_bytes(data))
 
     @classmethod
