@@ -892,6 +892,7 @@ BAD_INPUT: list[tuple[str, Callable[[Scene], object], type[ThreeregsError]]] = [
         WrongStageError,
     ),
     ("file for another round", lambda s: _file_zero(s, "p1", "accept", 2), WrongStageError),
+    ("file for unknown stage", lambda s: _file_zero(s, "p1", "acept"), UnknownStageError),
     ("file twice", lambda s: _file_zero(s, "p2", "accept"), DuplicateFilingError),
     ("file when not on case", lambda s: _file_zero(s, "p9", "accept"), NotOnCaseError),
     (

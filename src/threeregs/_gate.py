@@ -445,6 +445,8 @@ class StageGate(_GateFiling):
             state = self.case(db, obligation.case_id)
             if state.closed:
                 raise CaseClosedError(f"case {obligation.case_id!r} is closed")
+            # A stage the case's line does not know is a typo, not a stage passed.
+            self.policy.line(state.business_line).require_stage(obligation.stage)
             raise WrongStageError(
                 f"case {obligation.case_id!r} is in stage {state.stage!r} round {state.round}, "
                 f"not {obligation.stage!r} round {obligation.round}; file for the current stage"

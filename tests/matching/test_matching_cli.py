@@ -203,3 +203,23 @@ def test_match_loads_installed_plugins(files, sample_plugin_installed):
     assert "sample.repeated_clues" in [rule["rule"] for rule in document["rules"]]
     assert "plugin sample_broken failed (load)" in result.stderr
     assert result.exit_code == 1
+
+
+def test_match_warns_about_empty_filings(files, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+
+    result = invoke(files["clues"], empty, "--no-plugins")
+    quiet = CliRunner(env={"COLUMNS": "300"}).invoke(
+        main, ["--lang", "en", "--quiet", "match", str(files["clues"]), str(empty), "--no-plugins"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "the filings file contains no filings" in result.stderr
+    assert "the filings file contains no filings" in quiet.stderr
+
+
+def test_match_says_nothing_extra_with_filings(files):
+    result = invoke(files["clues"], files["filings"], "--no-plugins")
+
+    assert "contains no filings" not in result.stderr

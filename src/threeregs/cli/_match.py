@@ -214,5 +214,14 @@ def match(
             ),
             markup=False,
         )
+    if not facts:
+        # Even in quiet mode: an empty export usually means the wrong key store.
+        ctx.err.print(
+            _(
+                "the filings file contains no filings, so no clue could be matched; check that "
+                "`threeregs inbox export` opened the office's filings"
+            ),
+            markup=False,
+        )
     if result.findings or result.problems:
         raise SystemExit(1)
