@@ -104,3 +104,24 @@ def test_keys_list_in_chinese(workspace: Workspace) -> None:
     for heading in ("版本", "算法套件", "有效期至", "状态", "指纹"):
         assert heading in result.stdout
     assert "有效" in result.stdout.splitlines()[-2]
+
+
+@pytest.mark.parametrize(
+    ("option", "example"), [("--lang", "threeregs --lang en demo"), ("-q", "threeregs -q demo")]
+)
+def test_top_level_option_after_command(option: str, example: str) -> None:
+    result = invoke("demo", option, lang=None)
+
+    assert result.exit_code == 2, describe(result)
+    assert (
+        f"No such option: {option}" in result.stderr
+        or f"No such option '{option}'" in result.stderr
+    )
+    assert f"goes before the command name: {example} ..." in result.stderr
+
+
+def test_unknown_option_has_no_hint() -> None:
+    result = invoke("demo", "--bogus", lang=None)
+
+    assert result.exit_code == 2, describe(result)
+    assert "goes before the command name" not in result.stderr

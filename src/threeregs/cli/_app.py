@@ -48,7 +48,30 @@ class Context:
         return _i18n.gettext(message, self.locale)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Options of the top-level command, which people often put after the command.
+_TOP_LEVEL_OPTIONS: Final = frozenset({"--lang", "--quiet", "-q", "--verbose", "-v"})
+
+
+class _Group(click.Group):
+    """The top-level group, which points out a top-level option given after the command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.NoSuchOption as exc:
+            if exc.option_name not in _TOP_LEVEL_OPTIONS:
+                raise
+            example = f"threeregs {exc.option_name}"
+            if exc.option_name == "--lang":
+                example += " en"
+            raise click.UsageError(
+                f"{exc.format_message()} It belongs to the top-level command and goes before "
+                f"the command name: {example} {ctx.invoked_subcommand} ...",
+                ctx=exc.ctx,
+            ) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--lang",
     type=click.Choice(["zh", "en"]),
