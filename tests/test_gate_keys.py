@@ -10,14 +10,13 @@ that the next filing uses the right keys or fails as a cold gate would.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 
+from statement_counting import counting
 from threeregs import (
     Filing,
     Inbox,
@@ -38,7 +37,7 @@ from threeregs.store import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from pathlib import Path
 
     from conftest import MakeFiler, MakeStageReport
@@ -47,26 +46,9 @@ if TYPE_CHECKING:
 
 OFFICE = "330106"
 CHAIN = ("330106", "330100", "330000", "000000")
-TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
 
 envelopes = metadata.tables["threeregs_envelopes"]
 office_keys_table = metadata.tables["threeregs_office_keys"]
-
-
-@contextlib.contextmanager
-def counting(engine: sa.Engine) -> Iterator[list[str]]:
-    """Collect the SQL statements *engine* sends while the block runs."""
-    statements: list[str] = []
-
-    def record(conn: sa.Connection, cursor: Any, statement: str, *rest: Any) -> None:
-        if not TRANSACTION_CONTROL.match(statement):
-            statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def open_cases(engine: sa.Engine, gate: StageGate, *case_ids: str) -> None:

@@ -7,41 +7,22 @@ counted, because the host decides it.
 
 from __future__ import annotations
 
-import contextlib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from statement_counting import counting
 from threeregs import Filing, GateBlockedError, MonthlyObligation, StageGate, StageObligation
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from conftest import MakeFiler, MakeStageReport
     from threeregs import Record
 
 CASE = "C-1"
 OFFICE = "330106"
-TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
-
-
-@contextlib.contextmanager
-def counting(engine: sa.Engine) -> Iterator[list[str]]:
-    """Collect the SQL statements *engine* sends while the block runs."""
-    statements: list[str] = []
-
-    def record(conn: sa.Connection, cursor: Any, statement: str, *rest: Any) -> None:
-        if not TRANSACTION_CONTROL.match(statement):
-            statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

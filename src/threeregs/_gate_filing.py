@@ -162,12 +162,8 @@ class _GateFiling:
     ) -> Receipt:
         """Seal *filing* to *targets*, insert its envelope row and return the receipt."""
         digest, row = self._seal(filing, targets, now)
-        try:
-            db.execute(sql.envelope_insert(), row)
-        except IntegrityError:
-            raise _stored_concurrently(filing) from None
-        logger.info("filing %s stored (%d slots)", filing.filing_id, len(targets))
-        return Receipt(filing.filing_id, digest, now, notices=route.notices)
+        _insert_envelope(db, filing, row)
+        return _stored(filing, digest, len(targets), route, now)
 
     def _claim_and_store(  # noqa: PLR0917 - the state of one filing
         self,
@@ -207,12 +203,8 @@ class _GateFiling:
         if claimed.rowcount != 1:
             return None
         if not merged:
-            try:
-                db.execute(sql.envelope_insert(), row)
-            except IntegrityError:
-                raise _stored_concurrently(filing) from None
-        logger.info("filing %s stored (%d slots)", filing.filing_id, len(targets))
-        return Receipt(filing.filing_id, digest, now, notices=route.notices)
+            _insert_envelope(db, filing, row)
+        return _stored(filing, digest, len(targets), route, now)
 
     def _sealing(self) -> Sealer:
         """Return the sealer, or raise if the gate was built without a trust anchor."""
@@ -298,6 +290,20 @@ class _GateFiling:
                 f"there is no earlier filing of {filing.filer.person_id!r} for this stage to "
                 "amend; file without supersedes"
             )
+
+
+def _insert_envelope(db: Connection, filing: Filing, row: dict[str, Any]) -> None:
+    """Insert the envelope row of *filing*, raising if a concurrent call stored it first."""
+    try:
+        db.execute(sql.envelope_insert(), row)
+    except IntegrityError:
+        raise _stored_concurrently(filing) from None
+
+
+def _stored(filing: Filing, digest: str, slots: int, route: Route, now: dt.datetime) -> Receipt:
+    """Log that *filing* is stored and return its receipt."""
+    logger.info("filing %s stored (%d slots)", filing.filing_id, slots)
+    return Receipt(filing.filing_id, digest, now, notices=route.notices)
 
 
 def _kind(obligation: StageObligation | MonthlyObligation) -> Literal["stage", "month"]:
