@@ -15,6 +15,7 @@ from threeregs import (
     Level,
     Outcome,
     UnknownFilingError,
+    UnknownOfficeError,
 )
 from threeregs.crypto import MemoryKeyStore, parse_header
 from threeregs.store import issue_key, metadata
@@ -249,6 +250,32 @@ def test_open_filing_not_addressed_to_office(
 
     assert elsewhere in str(raised.value)
     assert OWN in str(raised.value)
+
+
+def test_office_missing_from_directory_is_rejected(
+    engine: sa.Engine, gate: StageGate, keystore: MemoryKeyStore
+) -> None:
+    inbox = Inbox("999999", keystore, reader=READER)
+
+    with engine.begin() as conn:
+        with pytest.raises(UnknownOfficeError) as listed:
+            list(inbox.open_all(conn))
+        with pytest.raises(UnknownOfficeError):
+            inbox.open(conn, "0" * 32)
+        with pytest.raises(UnknownOfficeError):
+            inbox.count(conn)
+
+    assert "'999999'" in str(listed.value)
+    assert access_rows(engine) == []
+
+
+def test_office_is_not_checked_without_directory(engine: sa.Engine) -> None:
+    inbox = Inbox("999999", MemoryKeyStore(), reader=READER)
+
+    with engine.begin() as conn:
+        items = list(inbox.open_all(conn))
+
+    assert items == []
 
 
 # --- the access log ------------------------------------------------------------------

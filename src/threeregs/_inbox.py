@@ -19,7 +19,12 @@ import attrs
 from sqlalchemy import func, insert, select
 
 from threeregs import _canonical
-from threeregs._errors import CanonicalFormError, InvalidEnvelopeError, UnknownFilingError
+from threeregs._errors import (
+    CanonicalFormError,
+    InvalidEnvelopeError,
+    UnknownFilingError,
+    UnknownOfficeError,
+)
 from threeregs.crypto._envelope import NOT_ADDRESSED, open_envelope, parse_header
 from threeregs.store import _tables as t
 from threeregs.store._connection import connection_of
@@ -112,10 +117,28 @@ class Inbox:
         self.reader = reader
         self._keys: Mapping[int, OfficeKeyPair] = keystore.keys_for(office_code)
         self._clock = clock
+        self._office_known = False
         self.summary = InboxSummary()
 
     def __repr__(self) -> str:
         return f"Inbox({self.office_code!r}, reader={self.reader!r})"
+
+    def _check_office(self, db: Connection) -> None:
+        """Raise :class:`UnknownOfficeError` if a stored directory lacks the office.
+
+        A mistyped code would otherwise give an empty inbox. Without a stored
+        directory there is nothing to check against. The check runs once.
+        """
+        if self._office_known:
+            return
+        o = t.offices
+        stored = db.execute(select(o.c.code).where(o.c.code == self.office_code)).first()
+        if stored is None and db.execute(select(o.c.code).limit(1)).first() is not None:
+            raise UnknownOfficeError(
+                f"no office with code {self.office_code!r} is in the directory; "
+                "check the code against the office directory in use"
+            )
+        self._office_known = True
 
     def _addressed(self) -> ColumnElement[bool]:
         return t.slots_of(self.office_code)
@@ -123,6 +146,7 @@ class Inbox:
     def count(self, conn: object) -> int:
         """Return how many envelopes have a slot for this office (real or decoy)."""
         db = connection_of(conn)
+        self._check_office(db)
         return int(db.execute(select(func.count()).where(self._addressed())).scalar_one())
 
     def open_all(
@@ -134,6 +158,7 @@ class Inbox:
         transaction before its items are yielded.
         """
         db = connection_of(conn)
+        self._check_office(db)
         e = t.envelopes
         last = after_seq
         while True:
@@ -157,6 +182,7 @@ class Inbox:
     def open(self, conn: object, filing_id: str) -> InboxItem:
         """Open one filing by id, writing the attempt to the access log."""
         db = connection_of(conn)
+        self._check_office(db)
         e = t.envelopes
         row = db.execute(
             select(e.c.seq, e.c.filing_id, e.c.received_at, e.c.envelope).where(
