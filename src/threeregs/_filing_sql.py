@@ -128,14 +128,9 @@ def envelope_insert() -> Any:
 
 
 @functools.cache
-def stage_bump(offices: int) -> Any:
-    """Build the UPDATE that bumps the version of a case still open in the filing's stage.
-
-    With *offices* above 0 it also requires that the keys given for that
-    many offices are still their newest active keys (see :func:`key_parameters`).
-    """
+def stage_bump() -> Any:
+    """Build the UPDATE that bumps the version of a case still open in the filing's stage."""
     c = t.cases
-    conditions = [_keys_unchanged(offices)] if offices else []
     return (
         update(c)
         .where(
@@ -143,7 +138,6 @@ def stage_bump(offices: int) -> Any:
             c.c.stage == bindparam("stage_"),
             c.c.round == bindparam("round_"),
             c.c.closed.is_(False),
-            *conditions,
         )
         .values(version=c.c.version + 1)
     )
@@ -166,7 +160,7 @@ def stage_bump_reporting_keys(offices: int) -> Any:
     boolean ``keys_current`` when the case was bumped. Its parameters are
     those of :func:`stage_bump` with *offices* keys.
     """
-    return stage_bump(0).returning(_keys_unchanged(offices).label("keys_current"))
+    return stage_bump().returning(_keys_unchanged(offices).label("keys_current"))
 
 
 @functools.cache

@@ -440,7 +440,7 @@ class StageGate(_GateFiling):
 
     def _bump_stage(self, db: Connection, filing: Filing, obligation: StageObligation) -> None:
         """Lock the case row by bumping its version, or raise why the stage cannot be filed."""
-        bumped = db.execute(sql.stage_bump(0), sql.obligation_parameters(filing, obligation))
+        bumped = db.execute(sql.stage_bump(), sql.obligation_parameters(filing, obligation))
         if bumped.rowcount != 1:
             state = self.case(db, obligation.case_id)
             if state.closed:

@@ -107,11 +107,11 @@ def read_anchor(text: str) -> TrustAnchor:
 
 
 def passphrase_for(path: Path, given: str | None, *, confirm: bool = False) -> str:
-    """Return *given*, or prompt for the passphrase of the key store at *path*."""
+    """Return *given*, or prompt for the passphrase of the key file at *path*."""
     if given is not None:
         return given
     prompt = obj()._("Passphrase for {path}").format(path=path)
-    return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    return str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
 
 
 def open_keystore(path: Path, passphrase: str | None) -> PassphraseKeyStore:

@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from threeregs._errors import LogVerificationError, ValidationError
 from threeregs.cli._app import EXIT_PROBLEM, Context, handle_errors, main, obj
-from threeregs.cli._options import database_option, open_engine
+from threeregs.cli._options import database_option, open_engine, passphrase_for
 from threeregs.store._checkpoint import (
     DEFAULT_COST,
     Checkpoint,
@@ -231,18 +231,6 @@ def checkpoint_group() -> None:
     """Create checkpoint signing keys and sign checkpoints of the filing log."""
 
 
-def _passphrase(given: str | None, path: Path, *, confirm: bool) -> str:
-    if given is not None:
-        return given
-    return str(
-        click.prompt(
-            obj()._("Passphrase for {path}").format(path=path),
-            hide_input=True,
-            confirmation_prompt=confirm,
-        )
-    )
-
-
 _passphrase_option = click.option(
     "--passphrase",
     envvar=PASSPHRASE_VARIABLE,
@@ -269,7 +257,7 @@ def new_key(office: str, out_path: Path, passphrase: str | None) -> None:
     if out_path.exists():
         raise ValidationError("--out", str(out_path), "the file exists; choose another path")
     signer = CheckpointSigner.generate(office)
-    signer.save(out_path, _passphrase(passphrase, out_path, confirm=True), cost=DEFAULT_COST)
+    signer.save(out_path, passphrase_for(out_path, passphrase, confirm=True), cost=DEFAULT_COST)
     key = signer.public_key
     if not ctx.quiet:
         ctx.err.print(
@@ -329,7 +317,7 @@ def sign(
     Exits 1 without signing when verifying finds problems.
     """
     ctx = obj()
-    signer = CheckpointSigner.open(key_path, _passphrase(passphrase, key_path, confirm=False))
+    signer = CheckpointSigner.open(key_path, passphrase_for(key_path, passphrase))
     keys = (*_keys(keys_path), signer.public_key)
     trusted = Checkpoint.read(checkpoint_path) if checkpoint_path.exists() else None
     if trusted is None and not ctx.quiet:
