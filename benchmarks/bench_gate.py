@@ -27,7 +27,7 @@ rolls it back, so every repeat starts from the same rows.
   an envelope of the same size as SQL text. Target: at most 4 statements and
   at most 1.5 times the raw work. The gate remembers the office keys it read
   for an earlier filing, so after the untimed warm-up round it seals without
-  reading them; the row "keys read" times the same filing through a new gate
+  reading them. The row "keys read" times the same filing through a new gate
   for every call, which reads the keys first. Monthly returns and anytime
   records are timed and their statements counted as well.
 

@@ -29,7 +29,7 @@ log. Timed:
 
 The design targets are 1 M entries verified in at most 10 s, at most 3
 times the hashlib time, and a peak RSS that grows by at most 10 % from
-100 k to 1 M entries. The 10 s target applies to the log check; the deep
+100 k to 1 M entries. The 10 s target applies to the log check. The deep
 check hashes about 8 KiB per entry, which alone takes hashlib several
 seconds per million, so only its ratio is compared with a target. The
 database defaults to an SQLite file in a temporary directory; a server URL

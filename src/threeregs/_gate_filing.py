@@ -56,14 +56,14 @@ class _GateFiling:
 
         The filing is sealed to the keys that the gate read for an earlier
         filing, and its first statement checks whether those keys are still
-        current: each must still be its office's newest active key with the
+        current. Each must still be its office's newest active key with the
         same certificate, so a key that was issued, retired or replaced since
         is never missed.
 
         A monthly return's claim inserts a row only if the keys are current.
-        A stage report's bump of the case version returns whether they are;
-        if not, the keys are read and the report is sealed again, which keeps
-        the filing within 4 statements. Databases without UPDATE … RETURNING
+        A stage report's bump of the case version returns whether they are.
+        If they are not, the keys are read and the report is sealed again,
+        which keeps the filing within 4 statements. Databases without UPDATE … RETURNING
         (MariaDB) file stage reports on the path that reads the keys first.
 
         Returns None, having written nothing, when that path must decide: for

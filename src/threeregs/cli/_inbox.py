@@ -169,7 +169,7 @@ def inbox_export(
     box = Inbox(office, store, reader=reader)
     with engine.begin() as conn:
         load_directory(conn).get(office)
-    # The file holds plaintext, so it is created readable by its owner only.
+    # The file contains plaintext, so it is created readable by its owner only.
     descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(descriptor, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle, engine.begin() as conn:

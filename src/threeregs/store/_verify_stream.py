@@ -56,7 +56,7 @@ class _Moves:
     """Runs of entries whose leaf names another position: (start, length, offset).
 
     At most ``2 * MAX_PROBLEMS`` runs are kept, so that a log renumbered in a
-    pattern cannot make the list grow with the log; further runs are only
+    pattern cannot make the list grow with the log. Further runs are only
     counted as omitted problems.
     """
 
